@@ -1,0 +1,175 @@
+"""Options and helpers shared by the commands: names -> objects, batches, store, outputs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from naswot._version import __version__
+from naswot.data import DATASETS, Batch, default_data_dir, find_dataset, load_batch
+from naswot.exceptions import InvalidParameterError, NaswotError
+from naswot.networks import NETWORKS, NetworkBuilder
+from naswot.proxies import PROXIES, Proxy
+from naswot.spaces import SPACES, SearchSpace
+from naswot.store import ResultStore, default_store_path
+
+
+def positive_int(text: str) -> int:
+    """Argparse type: an int >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return value
+
+
+def add_scoring_options(p: argparse.ArgumentParser) -> None:
+    """Options every scoring command takes."""
+    p.add_argument("--space", default="nb201", help="search space (default: nb201)")
+    p.add_argument("--proxy", default="naswot", help="proxy (default: naswot)")
+    p.add_argument(
+        "--variant",
+        default="default",
+        help="proxy variant: default (Eq. 1, each ReLU once) or official (the "
+        "official code's double counting)",
+    )
+    p.add_argument(
+        "--dataset", default="cifar10", help=f"one of {', '.join(DATASETS)} (default: cifar10)"
+    )
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="folder holding the dataset's official folder (cifar-10-batches-py, "
+        "cifar-100-python, ImageNet16); default: $NASWOT_DATA_DIR or "
+        "~/.cache/naswot/data, else the 20 bundled CIFAR-10 images",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="minibatch size (default: 128; 20 with the bundled images)",
+    )
+    p.add_argument("--seed", type=int, default=1, help="seed of the batch, samples and inits")
+    p.add_argument(
+        "--store",
+        type=Path,
+        default=None,
+        help="result store (default: $NASWOT_STORE or ~/.cache/naswot/store.sqlite)",
+    )
+    p.add_argument("--no-store", action="store_true", help="keep results in memory only")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or notes on stderr")
+
+
+def resolve_space(name: str) -> tuple[SearchSpace[Any], NetworkBuilder]:
+    """The space and its network builder registered under ``name``."""
+    return SPACES.get(name), NETWORKS.get(name)
+
+
+def resolve_proxy(name: str, variant: str) -> Proxy:
+    """The proxy ``name`` in ``variant``."""
+    factory = PROXIES.get(name)
+    if variant not in factory.variants:
+        raise InvalidParameterError(
+            f"Unknown variant {variant!r} of proxy {name!r}. Choices: "
+            f"{', '.join(factory.variants)}."
+        )
+    return factory(variant)
+
+
+def resolve_device(name: str) -> torch.device:
+    """A torch device that exists here."""
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise InvalidParameterError(f"Unknown device {name!r}; use cpu, cuda or cuda:N.") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise InvalidParameterError(f"Device {name!r} asked for, but CUDA is not available here.")
+    if device.type not in ("cpu", "cuda"):
+        raise InvalidParameterError(f"Device {name!r} is not supported; use cpu or cuda.")
+    return device
+
+
+def resolve_batch(args: argparse.Namespace, *, seed: int) -> Batch:
+    """The minibatch the options describe; a dataset in the default data folder is used if found."""
+    data_dir = args.data_dir
+    if data_dir is None and find_dataset(args.dataset, default_data_dir()):
+        data_dir = default_data_dir()
+    return load_batch(args.dataset, data_dir=data_dir, batch_size=args.batch_size, seed=seed)
+
+
+def open_store(args: argparse.Namespace) -> ResultStore | None:
+    """The result store named by the options, or None with ``--no-store``."""
+    if args.no_store:
+        return None
+    return ResultStore(args.store or default_store_path())
+
+
+def note(args: argparse.Namespace, message: str) -> None:
+    """A line on stderr, unless ``--quiet``."""
+    if not args.quiet:
+        print(message, file=sys.stderr)
+
+
+def format_score(value: float | None) -> str:
+    """A score for people: 4 decimals, ``-inf``, or ``-`` when there is none."""
+    if value is None:
+        return "-"
+    return "-inf" if value == -math.inf else f"{value:.4f}"
+
+
+def write_meta(
+    out: Path, args: argparse.Namespace, argv: Sequence[str] | None, info: dict[str, Any]
+) -> Path:
+    """Writes ``<out>.meta.json``: how the output was made."""
+    meta = {
+        "naswot_version": __version__,
+        "torch_version": torch.__version__,
+        "python_version": platform.python_version(),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "argv": list(argv) if argv is not None else sys.argv[1:],
+        "options": {
+            k: str(v) if isinstance(v, Path) else v
+            for k, v in vars(args).items()
+            if k not in ("run",)
+        },
+        **info,
+    }
+    path = out.with_name(out.name + ".meta.json")
+    path.write_text(json.dumps(meta, indent=2, default=str) + "\n")
+    return path
+
+
+def batch_info(batch: Batch) -> dict[str, Any]:
+    """Provenance of a batch for the meta files."""
+    return {
+        "dataset": batch.dataset,
+        "batch_source": batch.source,
+        "batch_size": batch.size,
+        "batch_seed": batch.seed,
+        "batch_fingerprint": batch.fingerprint,
+    }
+
+
+def read_arch_file(path: Path) -> list[str]:
+    """Architecture keys from a file: one per line; blank lines and ``#`` comments skipped."""
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as e:
+        raise NaswotError(f"Cannot read architecture file {path}: {e.strerror}.") from None
+    keys = [s.strip() for s in lines if s.strip() and not s.strip().startswith("#")]
+    if not keys:
+        raise InvalidParameterError(f"The architecture file {path} holds no architectures.")
+    return keys

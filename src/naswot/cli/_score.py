@@ -1,0 +1,168 @@
+"""``naswot score``: score architectures of a space into the store and a table."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from naswot.cli import _common
+from naswot.exceptions import ArchParseError, InvalidParameterError
+from naswot.scoring import ScoreRecord, score_architectures
+from naswot.spaces import EnumerableSpace, SearchSpace
+
+COLUMNS = ("arch", "proxy", "variant", "score", "status", "seconds", "n_units", "cached", "error")
+
+
+def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAction
+    """Adds the ``score`` command."""
+    p = commands.add_parser(
+        "score",
+        help="score architectures",
+        description="Score architectures of a space on one minibatch. Results go through the "
+        "store, so a killed job resumes where it stopped.",
+    )
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--arch", action="append", help="an architecture string (repeatable)")
+    which.add_argument("--archs", type=Path, help="a file with one architecture string per line")
+    which.add_argument(
+        "--sample",
+        type=_common.positive_int,
+        metavar="K",
+        help="K distinct architectures drawn with --seed",
+    )
+    which.add_argument("--all", action="store_true", help="every architecture of the space")
+    _common.add_scoring_options(p)
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="write a CSV here (plus OUT.meta.json); default: a table on stdout",
+    )
+    p.set_defaults(run=run)
+
+
+def select_keys(args: argparse.Namespace, space: SearchSpace[Any]) -> list[str]:
+    """The architecture keys the options ask for, in order."""
+    if args.arch:
+        return [space.key(space.parse(a)) for a in args.arch]
+    if args.archs:
+        keys = _common.read_arch_file(args.archs)
+        out = []
+        for i, k in enumerate(keys):
+            try:
+                out.append(space.key(space.parse(k)))
+            except ArchParseError as e:
+                raise InvalidParameterError(f"{args.archs}, architecture {i + 1}: {e}") from None
+        return out
+    if not isinstance(space, EnumerableSpace):
+        if args.all:
+            raise InvalidParameterError(f"The space {space.name!r} cannot be enumerated (--all).")
+        return _distinct_samples(space, args.sample, args.seed, limit=None)
+    if args.all:
+        return [space.key(a) for a in space]
+    return _distinct_samples(space, args.sample, args.seed, limit=len(space))
+
+
+def _distinct_samples(
+    space: SearchSpace[Any], k: int, seed: int, *, limit: int | None
+) -> list[str]:
+    if limit is not None and k > limit:
+        raise InvalidParameterError(
+            f"--sample {k} asks for more distinct architectures than the space holds ({limit})."
+        )
+    rng = np.random.default_rng(seed)
+    seen: dict[str, None] = {}
+    while len(seen) < k:
+        seen.setdefault(space.key(space.sample(rng)), None)
+    return list(seen)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Scores the selected architectures and writes the table."""
+    space, builder = _common.resolve_space(args.space)
+    proxy = _common.resolve_proxy(args.proxy, args.variant)
+    device = _common.resolve_device(args.device)
+    keys = select_keys(args, space)
+    batch = _common.resolve_batch(args, seed=args.seed)
+    _common.note(args, f"batch: {batch.source}")
+    store = _common.open_store(args)
+    try:
+        records = score_architectures(
+            keys,
+            space=space,
+            builder=builder,
+            proxy=proxy,
+            batch=batch,
+            seed=args.seed,
+            store=store,
+            device=device,
+            progress=not args.quiet,
+        )
+    finally:
+        if store is not None:
+            store.close()
+    counts = Counter(r.status for r in records)
+    cached = sum(r.cached for r in records)
+    _common.note(
+        args,
+        f"scored {len(records)} architectures ({cached} from the store): "
+        f"{counts['ok']} ok, {counts['singular']} singular, "
+        f"{counts['error']} errors",
+    )
+    if args.out is not None:
+        with args.out.open("w", newline="") as f:
+            write_csv(records, f)
+        info = {
+            "space": space.name,
+            "proxy": proxy.name,
+            "variant": proxy.variant,
+            "seed": args.seed,
+            "device": str(device),
+            "n_architectures": len(records),
+            "status_counts": dict(counts),
+            "store": None if store is None else str(store.path),
+            **_common.batch_info(batch),
+        }
+        _common.write_meta(args.out, args, None, info)
+        _common.note(args, f"wrote {args.out}")
+    else:
+        print_table(records, sys.stdout)
+    return 1 if counts["error"] else 0
+
+
+def write_csv(records: list[ScoreRecord], f: TextIO) -> None:
+    """One CSV row per record, in order; ``-inf`` for singular scores, empty when there is none."""
+    writer = csv.writer(f)
+    writer.writerow(COLUMNS)
+    for r in records:
+        writer.writerow(
+            [
+                r.arch,
+                r.proxy,
+                r.variant,
+                "" if r.score is None else repr(r.score),
+                r.status,
+                "" if r.seconds is None else f"{r.seconds:.4f}",
+                "" if r.n_units is None else r.n_units,
+                int(r.cached),
+                r.error or "",
+            ]
+        )
+
+
+def print_table(records: list[ScoreRecord], f: TextIO) -> None:
+    """A fixed-width table for the terminal."""
+    width = max((len(r.arch) for r in records), default=4)
+    f.write(f"{'arch':<{width}}  {'proxy':<8} {'score':>12}  {'status':<8} {'seconds':>8}\n")
+    for r in records:
+        seconds = "-" if r.seconds is None else f"{r.seconds:.3f}"
+        f.write(
+            f"{r.arch:<{width}}  {r.proxy:<8} {_common.format_score(r.score):>12}  "
+            f"{r.status:<8} {seconds:>8}" + (f"  {r.error}" if r.error else "") + "\n"
+        )

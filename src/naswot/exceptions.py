@@ -1,0 +1,75 @@
+"""The one exception hierarchy of naswot.
+
+Every error that a user can cause derives from :class:`NaswotError`; the CLI prints its message
+as one line and exits with code 1.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ArchParseError",
+    "BenchmarkError",
+    "DataError",
+    "DatasetNotFoundError",
+    "InvalidParameterError",
+    "NaswotError",
+    "ScoringError",
+    "StoreError",
+    "UnknownNameError",
+    "UnsafeFileError",
+]
+
+
+class NaswotError(Exception):
+    """Base class of every error raised on purpose by naswot."""
+
+
+class UnknownNameError(NaswotError, KeyError):
+    """A registry lookup found no entry of that name."""
+
+    def __str__(self) -> str:
+        # KeyError.__str__ would quote the message.
+        return str(self.args[0]) if self.args else ""
+
+
+class InvalidParameterError(NaswotError, ValueError):
+    """A parameter at a public boundary has an invalid value."""
+
+
+class ArchParseError(NaswotError, ValueError):
+    """An architecture string is malformed; the message names the position and what was expected."""
+
+    def __init__(self, text: str, position: int, expected: str, found: str) -> None:
+        self.text = text
+        self.position = position
+        self.expected = expected
+        self.found = found
+        pointer = f"{text}\n{' ' * position}^"
+        super().__init__(
+            f"Malformed architecture string at position {position}: expected {expected}, "
+            f"found {found}.\n{pointer}"
+        )
+
+
+class DataError(NaswotError, ValueError):
+    """A dataset file or directory exists but does not hold what it should."""
+
+
+class DatasetNotFoundError(NaswotError, FileNotFoundError):
+    """A dataset is not on disk; the message says how to get it."""
+
+
+class UnsafeFileError(NaswotError):
+    """A file asked to run code or to build objects a safe loader does not allow."""
+
+
+class BenchmarkError(NaswotError, ValueError):
+    """A benchmark table is missing, malformed, or does not know an architecture."""
+
+
+class StoreError(NaswotError):
+    """The result store cannot be opened or is not a naswot store."""
+
+
+class ScoringError(NaswotError, RuntimeError):
+    """Scoring a network failed; the message says why."""

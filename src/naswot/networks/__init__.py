@@ -1,0 +1,25 @@
+"""Network builders: architecture description -> freshly initialised ``nn.Module``."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from torch import nn
+
+from naswot.networks.nasbench201 import NB201Network, build_nb201
+from naswot.registry import Registry
+
+__all__ = ["NETWORKS", "NB201Network", "NetworkBuilder", "build_nb201"]
+
+
+class NetworkBuilder(Protocol):
+    """Builds a new network for one architecture of a space, under the caller's RNG state."""
+
+    def __call__(self, arch: Any, /, *, n_classes: int) -> nn.Module:  # Any: per space
+        """A new network for ``arch`` with ``n_classes`` outputs."""
+        ...
+
+
+# Registered under the same names as the spaces in naswot.spaces.SPACES.
+NETWORKS: Registry[NetworkBuilder] = Registry("network builder")
+NETWORKS.add("nb201", build_nb201)

@@ -1,0 +1,82 @@
+"""What every proxy returns, and the protocol a proxy implements."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol, runtime_checkable
+
+from torch import nn
+
+from naswot.data.batch import Batch
+
+__all__ = ["Proxy", "ProxyFactory", "ScoreResult", "Status"]
+
+
+class Status(StrEnum):
+    """How scoring one network ended."""
+
+    OK = "ok"
+    """A finite score."""
+    SINGULAR = "singular"
+    """The kernel is singular (e.g. two inputs with identical codes): the score is ``-inf``."""
+    ERROR = "error"
+    """Scoring failed; the score is None and ``error`` says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreResult:
+    """The outcome of scoring one network on one batch.
+
+    Attributes:
+        score: the score (higher is better for NASWOT); ``-inf`` when singular, None on error.
+        status: see :class:`Status`.
+        error: the error message when ``status`` is ``error``.
+        n_units: N_A, the number of rectified units counted (the kernel's diagonal).
+        n_activations: how many activation calls were counted.
+    """
+
+    score: float | None
+    status: Status
+    error: str | None = None
+    n_units: int = 0
+    n_activations: int = 0
+
+    def __post_init__(self) -> None:
+        if self.status is Status.OK and (self.score is None or not math.isfinite(self.score)):
+            raise ValueError(f"An 'ok' result needs a finite score, got {self.score!r}.")
+        if self.status is Status.SINGULAR and self.score != -math.inf:
+            raise ValueError("A 'singular' result has the score -inf.")
+        if self.status is Status.ERROR and (self.score is not None or not self.error):
+            raise ValueError("An 'error' result has no score and an error message.")
+
+    def __float__(self) -> float:
+        if self.score is None:
+            raise TypeError(f"No score: scoring failed ({self.error}).")
+        return self.score
+
+
+@runtime_checkable
+class Proxy(Protocol):
+    """A training-free proxy: scores one freshly initialised network on one minibatch.
+
+    Implementations raise :class:`naswot.exceptions.ScoringError` when a network cannot be scored;
+    callers decide whether to raise or record it.
+    """
+
+    name: str
+    variant: str
+    higher_is_better: bool
+
+    def __call__(self, model: nn.Module, batch: Batch, /) -> ScoreResult:
+        """Scores ``model`` on ``batch`` (the batch is already on the model's device)."""
+        ...
+
+
+class ProxyFactory(Protocol):
+    """Makes a proxy for one named variant (registered in ``naswot.proxies.PROXIES``)."""
+
+    variants: tuple[str, ...]
+
+    def __call__(self, variant: str = ..., /) -> Proxy: ...

@@ -1,0 +1,226 @@
+"""The NASWOT score (Mellor, Turner, Storkey, Crowley, ICML 2021).
+
+"Neural Architecture Search without Training", arXiv 2006.04647.
+
+For a minibatch x_1..x_B, the binary code c_i of input i says which rectified units of the
+untrained network are active. With N_A units in all,
+
+    K_H[i, j] = N_A - Hamming(c_i, c_j)        (Eq. 1)
+    s = log |K_H|                              (Eq. 2), higher is better.
+
+Behaviour follows the official code (PAPER.md §1): codes from the *inputs* of the rectifier
+modules, BatchNorm in train mode (batch statistics), one output unit, and only rectifiers on a
+path to the output counted. The official code finds those by a forward, a backward and a second
+forward; here one forward with autograd plus one backward gives the same K, and networks that
+declare every rectifier on the output path (NAS-Bench-201) use a single forward without autograd.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Literal
+
+import torch
+from torch import nn
+
+from naswot.data.batch import Batch
+from naswot.exceptions import InvalidParameterError, NaswotError, ScoringError
+from naswot.proxies._base import ScoreResult, Status
+from naswot.proxies._hooks import ModuleKernels, is_official_relu, is_rectifier, record_kernels
+from naswot.proxies._kernel import log_abs_det
+
+__all__ = ["VARIANTS", "Naswot", "naswot_kernel", "score"]
+
+VARIANTS: dict[str, Callable[[nn.Module], bool]] = {
+    "default": is_rectifier,
+    "official": is_official_relu,
+}
+
+
+class Naswot:
+    """The NASWOT (v2) score as a proxy.
+
+    Args:
+        variant: ``default`` counts each rectifier once per call, as Eq. 1 defines; ``official``
+            also hooks every module whose type name contains "ReLU" (e.g. ``ReLUConvBN``), which
+            counts conv-path ReLUs twice, as the official code does, so absolute scores match it.
+        gate: count only rectifiers on a path to the output (True), all hooked ones (False), or
+            decide per model (None): models with ``naswot_all_activations_on_output_path = True``
+            skip the gate, since it would keep every rectifier anyway.
+
+    Example:
+        >>> import torch, naswot
+        >>> net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))
+        >>> result = naswot.proxies.Naswot()(net, naswot.data.Batch(torch.randn(3, 4)))
+        >>> result.status.value
+        'ok'
+    """
+
+    name = "naswot"
+    higher_is_better = True
+    variants = tuple(VARIANTS)
+
+    def __init__(self, variant: str = "default", *, gate: bool | None = None) -> None:
+        if variant not in VARIANTS:
+            raise InvalidParameterError(
+                f"The 'variant' parameter of Naswot must be one of {sorted(VARIANTS)}. "
+                f"Got {variant!r} instead."
+            )
+        self.variant = variant
+        self.gate = gate
+
+    def __call__(self, model: nn.Module, batch: Batch, /) -> ScoreResult:
+        """Scores ``model`` on ``batch``; raises ScoringError when it cannot."""
+        gate = self.gate
+        if gate is None:
+            gate = not getattr(model, "naswot_all_activations_on_output_path", False)
+        inputs = batch.inputs
+        if inputs.dim() < 2 or inputs.shape[0] < 2:
+            raise ScoringError(
+                f"NASWOT needs a batch of at least 2 inputs, got shape {tuple(inputs.shape)}."
+            )
+        if not torch.isfinite(inputs).all():
+            raise ScoringError("The batch holds NaN or infinite values.")
+        with _train_mode_without_side_effects(model):
+            kernel, n_units, n_calls = _kernel(model, inputs, VARIANTS[self.variant], gate=gate)
+        value = log_abs_det(kernel)
+        status = Status.OK if value != -float("inf") else Status.SINGULAR
+        return ScoreResult(score=value, status=status, n_units=n_units, n_activations=n_calls)
+
+    def __repr__(self) -> str:
+        return f"Naswot(variant={self.variant!r}, gate={self.gate!r})"
+
+
+def naswot_kernel(
+    model: nn.Module, inputs: torch.Tensor, *, variant: str = "default", gate: bool = True
+) -> tuple[torch.Tensor, int]:
+    """The kernel K_H (float64, exact integers) and N_A of ``model`` on ``inputs``.
+
+    The model is run as it is (call ``model.train()`` first for batch-statistics BatchNorm).
+    """
+    kernel, n_units, _ = _kernel(model, inputs, VARIANTS[variant], gate=gate)
+    return kernel, n_units
+
+
+def _first_tensor(output: object) -> torch.Tensor:
+    if isinstance(output, torch.Tensor):
+        return output
+    if isinstance(output, tuple | list) and output and isinstance(output[0], torch.Tensor):
+        return output[0]
+    raise ScoringError(
+        f"The model returned {type(output).__name__}; NASWOT needs a tensor, or a tuple/list "
+        "whose first element is the output tensor."
+    )
+
+
+def _kernel(
+    model: nn.Module, inputs: torch.Tensor, select: Callable[[nn.Module], bool], *, gate: bool
+) -> tuple[torch.Tensor, int, int]:
+    with record_kernels(model, select, keep_outputs=gate) as record:
+        if gate:
+            x = inputs.detach().clone().requires_grad_(True)
+            with torch.enable_grad():
+                y = _first_tensor(model(x))
+                keys = _on_output_path(y, record)
+        else:
+            with torch.no_grad():
+                _first_tensor(model(inputs))
+            keys = list(record.kernels)
+    if not record.kernels:
+        raise ScoringError(
+            f"None of the {len(record.hooked)} ReLU modules ran during the forward pass: the "
+            "hooks never fired (are the activations called functionally?)."
+        )
+    if not keys:
+        raise ScoringError("No ReLU module lies on a path to the model's output.")
+    kernel = torch.stack([record.kernels[k] for k in keys]).sum(0)
+    return kernel, sum(record.units[k] for k in keys), sum(record.calls[k] for k in keys)
+
+
+def _on_output_path(y: torch.Tensor, record: ModuleKernels) -> list[int]:
+    """Modules whose output receives a gradient from sum(y): the official visited-backwards gate."""
+    keys = [k for k in record.kernels if record.outputs.get(k)]
+    if not y.requires_grad or not keys:
+        return []
+    tensors = [t for k in keys for t in record.outputs[k]]
+    grads = torch.autograd.grad(y.sum(), tensors, allow_unused=True)
+    on_path: set[int] = set()
+    i = 0
+    for k in keys:
+        n = len(record.outputs[k])
+        if any(g is not None for g in grads[i : i + n]):
+            on_path.add(k)
+        i += n
+    return [k for k in record.kernels if k in on_path]
+
+
+@contextmanager
+def _train_mode_without_side_effects(model: nn.Module) -> Iterator[None]:
+    """Train mode (batch-statistics BN) while scoring; restores modes and BN running stats."""
+    modes = {m: m.training for m in model.modules()}
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._NormBase)]
+    saved = [
+        {n: b.clone() for n, b in m.named_buffers(recurse=False) if b is not None} for m in norms
+    ]
+    model.train()
+    try:
+        yield
+    finally:
+        for m, mode in modes.items():
+            m.training = mode
+        with torch.no_grad():
+            for m, buffers in zip(norms, saved, strict=True):
+                for n, b in buffers.items():
+                    getattr(m, n).copy_(b)
+
+
+def score(
+    model: nn.Module,
+    batch: Batch | torch.Tensor,
+    *,
+    variant: str = "default",
+    gate: bool | None = None,
+    on_error: Literal["raise", "record"] = "raise",
+) -> ScoreResult:
+    """Scores any ``nn.Module`` with NASWOT on one minibatch.
+
+    The batch is moved to the model's device. The model is scored in train mode (batch-statistics
+    BatchNorm), and its modes and BatchNorm running statistics are restored afterwards.
+
+    Args:
+        model: the (untrained) network; its rectifiers must be modules (``nn.ReLU`` etc.).
+        batch: a :class:`~naswot.data.Batch` or an input tensor of shape (B, ...), B >= 2.
+        variant: ``default`` or ``official`` (see :class:`Naswot`).
+        gate: see :class:`Naswot`.
+        on_error: ``raise`` a ScoringError, or ``record`` it as a result with status ``error``.
+
+    Returns:
+        The score with its status: ``ok``, ``singular`` (score ``-inf``) or ``error``.
+
+    Example:
+        >>> import torch, naswot
+        >>> net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 16), torch.nn.ReLU())
+        >>> naswot.score(net, torch.randn(4, 3, 2, 2)).status.value
+        'ok'
+    """
+    if on_error not in ("raise", "record"):
+        raise InvalidParameterError(
+            f"The 'on_error' parameter of score must be 'raise' or 'record'. Got {on_error!r} "
+            "instead."
+        )
+    if isinstance(batch, torch.Tensor):
+        batch = Batch(inputs=batch)
+    proxy = Naswot(variant, gate=gate)
+    param = next(model.parameters(), None)
+    device = param.device if param is not None else batch.inputs.device
+    try:
+        return proxy(model, batch.to(device))
+    except NaswotError as e:
+        if on_error == "raise":
+            raise
+        return ScoreResult(score=None, status=Status.ERROR, error=str(e))
+    except (RuntimeError, ValueError, TypeError) as e:
+        if on_error == "raise":
+            raise ScoringError(f"Scoring failed: {type(e).__name__}: {e}") from e
+        return ScoreResult(score=None, status=Status.ERROR, error=f"{type(e).__name__}: {e}")

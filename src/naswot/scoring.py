@@ -1,0 +1,249 @@
+"""Scoring many architectures of a space: fresh network per architecture, results through the store.
+
+Each architecture's network is initialised from ``derive_seed(seed, space, arch)``, so a score
+depends only on (seed, architecture, proxy, batch), never on the order of scoring or on how the
+work is split. The same key scored twice (in one call, or in an earlier run through the store) is
+computed once.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+from tqdm.auto import tqdm
+
+from naswot._seeding import derive_seed, torch_seeded
+from naswot._version import __version__
+from naswot.data.batch import Batch
+from naswot.exceptions import InvalidParameterError, NaswotError
+from naswot.networks import NetworkBuilder
+from naswot.proxies import Proxy, ScoreResult, Status
+from naswot.spaces import SearchSpace
+from naswot.store import ResultStore, ScoreKey
+
+__all__ = ["ScoreRecord", "score_architectures", "score_one"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreRecord:
+    """The score of one architecture, as returned to callers and written to CSV.
+
+    Attributes:
+        arch: the architecture's key in its space.
+        proxy: the proxy's name; ``variant`` its variant.
+        score: the score, ``-inf`` when singular, None on error.
+        status: ``ok``, ``singular`` or ``error``.
+        error: the error message, if any.
+        seconds: time to build and score the network (of the original run, for cached rows).
+        n_units: N_A, the number of counted rectified units.
+        cached: True when the score came from the store or an earlier duplicate.
+    """
+
+    arch: str
+    proxy: str
+    variant: str
+    score: float | None
+    status: str
+    error: str | None
+    seconds: float | None
+    n_units: int | None
+    cached: bool = False
+
+    @property
+    def usable(self) -> bool:
+        """True when the score is finite (search only ever picks such scores)."""
+        return (
+            self.status == Status.OK.value and self.score is not None and math.isfinite(self.score)
+        )
+
+
+def score_one(
+    arch: Any,  # Any: the architecture type of ``space``
+    *,
+    space: SearchSpace[Any],
+    builder: NetworkBuilder,
+    proxy: Proxy,
+    batch: Batch,
+    seed: int,
+    device: torch.device,
+    on_error: Literal["raise", "record"] = "record",
+) -> tuple[ScoreResult, float]:
+    """Builds a fresh network for ``arch`` (seeded per architecture) and scores it.
+
+    Returns:
+        The result and the seconds it took (build + score).
+    """
+    start = time.perf_counter()
+    try:
+        with torch_seeded(derive_seed(seed, space.name, space.key(arch)), devices=[device]):
+            model = builder(arch, n_classes=1)
+        model.to(device)
+        result = proxy(model, batch)
+    except KeyboardInterrupt:
+        raise
+    except Exception as e:
+        if on_error == "raise":
+            raise
+        message = str(e) if isinstance(e, NaswotError) else f"{type(e).__name__}: {e}"
+        log.warning("Scoring %s failed: %s", space.key(arch), message)
+        result = ScoreResult(score=None, status=Status.ERROR, error=message)
+    return result, time.perf_counter() - start
+
+
+def score_architectures(
+    keys: Sequence[str],
+    *,
+    space: SearchSpace[Any],
+    builder: NetworkBuilder,
+    proxy: Proxy,
+    batch: Batch,
+    seed: int,
+    store: ResultStore | None = None,
+    device: torch.device | str = "cpu",
+    on_error: Literal["raise", "record"] = "record",
+    progress: bool = False,
+    on_record: Callable[[ScoreRecord], None] | None = None,
+) -> list[ScoreRecord]:
+    """Scores architectures (given by key) one by one, writing each result through the store.
+
+    Args:
+        keys: architecture keys of ``space``; parsed (and canonicalised) before any scoring.
+        space: the search space.
+        builder: builds a fresh network for an architecture of ``space``.
+        proxy: the proxy to score with.
+        batch: the minibatch every architecture is scored on.
+        seed: the run seed; each network is initialised from ``derive_seed(seed, space, key)``.
+        store: where results are looked up and written; None keeps them in memory only.
+        device: where networks are built and scored.
+        on_error: ``record`` failures as rows with status ``error``, or ``raise`` them.
+        progress: show a progress bar on stderr.
+        on_record: called with each record as soon as it is known.
+
+    Returns:
+        One record per key, in input order (duplicates included).
+    """
+    if on_error not in ("raise", "record"):
+        raise InvalidParameterError(
+            "The 'on_error' parameter of score_architectures must be 'raise' or 'record'. "
+            f"Got {on_error!r} instead."
+        )
+    archs = [space.parse(k) for k in keys]
+    device = torch.device(device)
+    batch = batch.to(device)
+    fingerprint = batch.fingerprint
+    done: dict[str, ScoreRecord] = {}
+    records: list[ScoreRecord] = []
+    for arch in tqdm(
+        archs, desc=f"scoring ({proxy.name})", unit="arch", disable=not progress, dynamic_ncols=True
+    ):
+        key = space.key(arch)
+        record = done.get(key)
+        if record is None:
+            record = _score_through_store(
+                arch,
+                key,
+                space=space,
+                builder=builder,
+                proxy=proxy,
+                batch=batch,
+                seed=seed,
+                store=store,
+                device=device,
+                on_error=on_error,
+                fingerprint=fingerprint,
+            )
+            done[key] = record
+        else:
+            record = _as_cached(record)
+        records.append(record)
+        if on_record is not None:
+            on_record(record)
+    return records
+
+
+def _as_cached(record: ScoreRecord) -> ScoreRecord:
+    return ScoreRecord(
+        record.arch,
+        record.proxy,
+        record.variant,
+        record.score,
+        record.status,
+        record.error,
+        record.seconds,
+        record.n_units,
+        cached=True,
+    )
+
+
+def _score_through_store(
+    arch: Any,  # Any: the architecture type of ``space``
+    key: str,
+    *,
+    space: SearchSpace[Any],
+    builder: NetworkBuilder,
+    proxy: Proxy,
+    batch: Batch,
+    seed: int,
+    store: ResultStore | None,
+    device: torch.device,
+    on_error: Literal["raise", "record"],
+    fingerprint: str,
+) -> ScoreRecord:
+    store_key = ScoreKey(
+        space.name, key, proxy.name, proxy.variant, batch.dataset, fingerprint, batch.size, seed
+    )
+    if store is not None:
+        row = store.get(store_key)
+        if row is not None and row.status != Status.ERROR.value:
+            return ScoreRecord(
+                key,
+                proxy.name,
+                proxy.variant,
+                row.score,
+                row.status,
+                row.error,
+                row.seconds,
+                row.n_units,
+                cached=True,
+            )
+    result, seconds = score_one(
+        arch,
+        space=space,
+        builder=builder,
+        proxy=proxy,
+        batch=batch,
+        seed=seed,
+        device=device,
+        on_error=on_error,
+    )
+    if store is not None:
+        store.put(
+            store_key,
+            score=result.score,
+            status=result.status.value,
+            error=result.error,
+            seconds=seconds,
+            n_units=result.n_units,
+            batch_source=batch.source,
+            device=str(device),
+            naswot_version=__version__,
+            torch_version=torch.__version__,
+        )
+    return ScoreRecord(
+        key,
+        proxy.name,
+        proxy.variant,
+        result.score,
+        result.status.value,
+        result.error,
+        seconds,
+        result.n_units,
+    )

@@ -1,0 +1,8 @@
+"""Search strategies. They see a space and a score callable, never benchmark ground truth."""
+
+from __future__ import annotations
+
+from naswot.search._base import Candidate, ScoreFn, SearchResult, Strategy, run_search
+from naswot.search.random_sampling import RandomSampling
+
+__all__ = ["Candidate", "RandomSampling", "ScoreFn", "SearchResult", "Strategy", "run_search"]

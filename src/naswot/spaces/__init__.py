@@ -1,0 +1,23 @@
+"""Search spaces as pure descriptions (no torch): sample, parse, format, mutate, enumerate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from naswot.registry import Registry
+from naswot.spaces._base import EnumerableSpace, MutableSpace, SearchSpace
+from naswot.spaces.nasbench201 import Cell201, NasBench201Space, parse_arch
+
+__all__ = [
+    "SPACES",
+    "Cell201",
+    "EnumerableSpace",
+    "MutableSpace",
+    "NasBench201Space",
+    "SearchSpace",
+    "parse_arch",
+]
+
+# Any: the registry holds spaces over different architecture types.
+SPACES: Registry[SearchSpace[Any]] = Registry("space")
+SPACES.add(NasBench201Space.name, NasBench201Space())

@@ -1,0 +1,251 @@
+"""The result store: an embedded SQLite database (WAL) that holds every score with its provenance.
+
+Every scoring job writes through it, one committed row per architecture, so a killed job resumes
+where it stopped and re-scoring the same key is a cache hit. Rows with status ``error`` are
+re-scored on the next run; ``ok`` and ``singular`` rows are final.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+from naswot.exceptions import StoreError
+
+__all__ = [
+    "APPLICATION_ID",
+    "SCHEMA_VERSION",
+    "ResultStore",
+    "ScoreKey",
+    "StoredScore",
+    "default_store_path",
+]
+
+APPLICATION_ID = 0x4E535754  # "NSWT" in the SQLite header: marks a file as a naswot store.
+SCHEMA_VERSION = 1
+
+_KEY_COLUMNS = (
+    "space",
+    "arch",
+    "proxy",
+    "variant",
+    "dataset",
+    "batch_fingerprint",
+    "batch_size",
+    "seed",
+)
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS scores (
+    space TEXT NOT NULL,
+    arch TEXT NOT NULL,
+    proxy TEXT NOT NULL,
+    variant TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    batch_fingerprint TEXT NOT NULL,
+    batch_size INTEGER NOT NULL,
+    seed INTEGER NOT NULL,
+    score REAL,
+    status TEXT NOT NULL CHECK (status IN ('ok', 'singular', 'error')),
+    error TEXT,
+    seconds REAL,
+    n_units INTEGER,
+    batch_source TEXT,
+    device TEXT,
+    naswot_version TEXT,
+    torch_version TEXT,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (space, arch, proxy, variant, dataset, batch_fingerprint, batch_size, seed)
+);
+"""
+
+
+def default_store_path() -> Path:
+    """``$NASWOT_STORE`` if set, else ``naswot/store.sqlite`` in the user's cache directory."""
+    env = os.environ.get("NASWOT_STORE")
+    if env:
+        return Path(env)
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "naswot" / "store.sqlite"
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreKey:
+    """What makes two scores the same score: architecture, proxy, variant, and exact input batch."""
+
+    space: str
+    arch: str
+    proxy: str
+    variant: str
+    dataset: str
+    batch_fingerprint: str
+    batch_size: int
+    seed: int
+
+    def values(self) -> tuple[str | int, ...]:
+        """The key's values in column order."""
+        return tuple(getattr(self, c) for c in _KEY_COLUMNS)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredScore:
+    """One row of the store."""
+
+    key: ScoreKey
+    score: float | None
+    status: str
+    error: str | None
+    seconds: float | None
+    n_units: int | None
+    batch_source: str | None
+    device: str | None
+    naswot_version: str | None
+    torch_version: str | None
+    created_at: str
+
+
+class ResultStore:
+    """A SQLite result store; use as a context manager or call :meth:`close`.
+
+    Args:
+        path: the database file; created (with its folder) if missing.
+        timeout: seconds to wait for another writer's lock.
+
+    Raises:
+        StoreError: if the file exists but is not a naswot store.
+    """
+
+    def __init__(self, path: Path | str, *, timeout: float = 60.0) -> None:
+        self.path = Path(path)
+        if self.path.is_dir():
+            raise StoreError(f"The store path {self.path} is a directory, not a file.")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+            self._check_and_init()
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"{self.path} is not a naswot store ({e}).") from e
+
+    def _check_and_init(self) -> None:
+        db = self._db
+        app_id = db.execute("PRAGMA application_id").fetchone()[0]
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if app_id != APPLICATION_ID and (app_id != 0 or tables):
+            raise StoreError(
+                f"{self.path} is not a naswot store (it is an SQLite database with "
+                f"application_id {app_id} and tables {sorted(tables)})."
+            )
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        if app_id == 0:
+            db.execute("BEGIN IMMEDIATE")
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+            db.execute(
+                "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+            db.execute("COMMIT")
+        version = db.execute("SELECT value FROM meta WHERE name='schema_version'").fetchone()
+        if version is None or int(version[0]) != SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} has store schema {version and version[0]}; this naswot reads "
+                f"schema {SCHEMA_VERSION}."
+            )
+
+    def get(self, key: ScoreKey) -> StoredScore | None:
+        """The stored row for ``key``, or None."""
+        where = " AND ".join(f"{c} = ?" for c in _KEY_COLUMNS)
+        row = self._db.execute(
+            "SELECT score, status, error, seconds, n_units, batch_source, device, "
+            f"naswot_version, torch_version, created_at FROM scores WHERE {where}",
+            key.values(),
+        ).fetchone()
+        return None if row is None else StoredScore(key, *row)
+
+    def put(
+        self,
+        key: ScoreKey,
+        *,
+        score: float | None,
+        status: str,
+        error: str | None = None,
+        seconds: float | None = None,
+        n_units: int | None = None,
+        batch_source: str | None = None,
+        device: str | None = None,
+        naswot_version: str | None = None,
+        torch_version: str | None = None,
+    ) -> None:
+        """Writes one row and commits it. A final row (``ok``/``singular``) is never overwritten."""
+        if score is not None and math.isnan(score):
+            raise StoreError("Refusing to store a NaN score.")
+        columns = (
+            *_KEY_COLUMNS,
+            "score",
+            "status",
+            "error",
+            "seconds",
+            "n_units",
+            "batch_source",
+            "device",
+            "naswot_version",
+            "torch_version",
+            "created_at",
+        )
+        values = (
+            *key.values(),
+            score,
+            status,
+            error,
+            seconds,
+            n_units,
+            batch_source,
+            device,
+            naswot_version,
+            torch_version,
+            datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns[len(_KEY_COLUMNS) :])
+        self._db.execute(
+            f"INSERT INTO scores ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+            f"ON CONFLICT ({', '.join(_KEY_COLUMNS)}) DO UPDATE SET {updates} "
+            "WHERE scores.status = 'error'",
+            values,
+        )
+
+    def rows(self) -> Iterator[StoredScore]:
+        """Every stored row, in insertion order."""
+        cursor = self._db.execute(
+            f"SELECT {', '.join(_KEY_COLUMNS)}, score, status, error, seconds, n_units, "
+            "batch_source, device, naswot_version, torch_version, created_at FROM scores "
+            "ORDER BY rowid"
+        )
+        n = len(_KEY_COLUMNS)
+        for row in cursor:
+            yield StoredScore(ScoreKey(*row[:n]), *row[n:])
+
+    def __len__(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM scores").fetchone()[0])
+
+    def close(self) -> None:
+        """Closes the connection."""
+        self._db.close()
+
+    def __enter__(self) -> ResultStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,70 @@
+"""Conformance checks every registered space and proxy must pass (used by the test suite)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from naswot.data.batch import Batch
+from naswot.exceptions import ArchParseError
+from naswot.proxies import Proxy, ScoreResult, Status
+from naswot.spaces import MutableSpace, SearchSpace
+
+__all__ = ["check_proxy", "check_space"]
+
+
+def check_space(space: SearchSpace[Any], *, n: int = 50, seed: int = 0) -> None:
+    """Checks sampling, key round trips, determinism, mutation and parse errors of ``space``.
+
+    Raises:
+        AssertionError: naming the property that failed.
+    """
+    rng = np.random.default_rng(seed)
+    archs = [space.sample(rng) for _ in range(n)]
+    again = [space.sample(np.random.default_rng(seed)) for _ in range(1)]
+    assert again[0] == archs[0], "sampling with the same seed must give the same architecture"
+    for arch in archs:
+        key = space.key(arch)
+        assert space.parse(key) == arch, f"parse(key(a)) != a for {key}"
+        assert space.key(space.parse(key)) == key, f"key is not canonical: {key}"
+    if isinstance(space, MutableSpace):
+        for arch in archs:
+            child = space.mutate(arch, rng)
+            assert child != arch, "mutate must change the architecture"
+            space.key(child)
+    for bad in ("", "not an architecture", space.key(archs[0]) + "garbage"):
+        try:
+            space.parse(bad)
+        except ArchParseError:
+            continue
+        raise AssertionError(f"parse({bad!r}) must raise ArchParseError")
+
+
+def check_proxy(proxy: Proxy, model_factory: Any, batch: Batch) -> ScoreResult:
+    """Checks that ``proxy`` is deterministic, leaves no hooks and keeps the model's device.
+
+    Args:
+        proxy: the proxy under test.
+        model_factory: a callable returning a fresh, identically initialised model.
+        batch: a batch for that model.
+
+    Returns:
+        The result of the first call.
+    """
+    model = model_factory()
+    device = next(model.parameters()).device
+    first = proxy(model, batch)
+    assert first.status in (Status.OK, Status.SINGULAR), f"unexpected status {first.status}"
+    second = proxy(model_factory(), batch)
+    assert first.score == second.score, "the same model and batch must give the same score"
+    for m in model.modules():
+        assert not m._forward_hooks, "forward hooks left behind"
+        assert not m._forward_pre_hooks, "forward pre-hooks left behind"
+        assert not m._backward_hooks, "backward hooks left behind"
+    assert next(model.parameters()).device == device, "the proxy moved the model"
+    assert isinstance(model, nn.Module)
+    assert torch.is_tensor(batch.inputs)
+    return first

@@ -1,0 +1,229 @@
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from naswot.cli import main
+
+A = "|nor_conv_3x3~0|+|none~0|nor_conv_1x1~1|+|skip_connect~0|none~1|avg_pool_3x3~2|"
+B = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_score_arch_prints_a_table(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, err = run(
+        capsys,
+        "score",
+        "--space",
+        "nb201",
+        "--arch",
+        A,
+        "--arch",
+        B,
+        "--store",
+        str(tmp_path / "s.sqlite"),
+        "--quiet",
+    )
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split() == ["arch", "proxy", "score", "status", "seconds"]
+    assert lines[1].startswith(A) and " ok " in lines[1]
+    assert lines[2].startswith(B) and "-inf" in lines[2] and "singular" in lines[2]
+    assert err == ""
+
+
+def test_score_archs_file_to_csv_with_meta(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    archs = tmp_path / "archs.txt"
+    archs.write_text(f"# two cells\n{A}\n\n{B}\n{A}\n")
+    out = tmp_path / "scores.csv"
+    store = tmp_path / "s.sqlite"
+    args = [
+        "score",
+        "--archs",
+        str(archs),
+        "--out",
+        str(out),
+        "--store",
+        str(store),
+        "--dataset",
+        "noise",
+        "--batch-size",
+        "8",
+        "--seed",
+        "3",
+    ]
+    code, _, err = run(capsys, *args)
+    assert code == 0
+    assert "scored 3 architectures (1 from the store)" in err
+    rows = list(csv.DictReader(out.open()))
+    assert [r["arch"] for r in rows] == [A, B, A]
+    assert {"arch", "proxy", "score", "status", "seconds"} <= set(rows[0])
+    assert rows[1]["score"] == "-inf" and rows[1]["status"] == "singular"
+    meta = json.loads((tmp_path / "scores.csv.meta.json").read_text())
+    assert meta["variant"] == "default" and meta["dataset"] == "noise"
+    assert meta["batch_size"] == 8 and meta["seed"] == 3 and meta["batch_fingerprint"]
+    # a rerun is served from the store with identical scores
+    code, _, err = run(capsys, *args)
+    assert "(3 from the store)" in err
+    assert [r["score"] for r in csv.DictReader(out.open())] == [r["score"] for r in rows]
+
+
+def test_score_sample_is_distinct_and_seeded(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    outs = []
+    for name in ("a.csv", "b.csv"):
+        run(
+            capsys,
+            "score",
+            "--sample",
+            "4",
+            "--seed",
+            "7",
+            "--dataset",
+            "noise",
+            "--batch-size",
+            "4",
+            "--no-store",
+            "--quiet",
+            "--out",
+            str(tmp_path / name),
+        )
+        outs.append([r["arch"] for r in csv.DictReader((tmp_path / name).open())])
+    assert outs[0] == outs[1] and len(set(outs[0])) == 4
+
+
+def test_search_prints_the_chosen_architecture(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, err = run(
+        capsys,
+        "search",
+        "--n-samples",
+        "5",
+        "--n-runs",
+        "2",
+        "--store",
+        str(tmp_path / "s.sqlite"),
+        "--out",
+        str(tmp_path / "r.csv"),
+    )
+    assert code == 0
+    lines = [ln for ln in out.splitlines() if ln.startswith("run ")]
+    assert len(lines) == 2 and "score" in lines[0] and "|" in lines[0]
+    assert "bundled CIFAR-10" in err
+    rows = list(csv.DictReader((tmp_path / "r.csv").open()))
+    assert [r["seed"] for r in rows] == ["1", "2"]
+
+
+def test_search_with_benchmark_prints_accuracies(
+    capsys: pytest.CaptureFixture[str], nb201_csv: Path
+) -> None:
+    code, out, _ = run(
+        capsys,
+        "search",
+        "--n-samples",
+        "3",
+        "--n-runs",
+        "2",
+        "--no-store",
+        "--benchmark",
+        str(nb201_csv),
+        "--quiet",
+    )
+    assert code == 0
+    assert "test_acc_cifar10" in out and "mean ± std" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["score", "--arch", "|nor_conv_3x3~0|+|oops"], "position"),
+        (["score", "--space", "nb210", "--arch", A], "Did you mean 'nb201'"),
+        (["score", "--proxy", "naswat", "--arch", A], "Did you mean 'naswot'"),
+        (["score", "--variant", "paper", "--arch", A], "official"),
+        (["score", "--dataset", "cifar11", "--arch", A], "cifar10"),
+        (["score", "--arch", A, "--batch-size", "1"], "batch_size"),
+        (["score", "--arch", A, "--batch-size", "64"], "20"),
+        (["score", "--arch", A, "--data-dir", "/nonexistent/dir"], "nonexistent"),
+        (["score", "--arch", A, "--dataset", "cifar100"], "download"),
+        (["score", "--archs", "/nonexistent/archs.txt"], "Cannot read"),
+        (["score", "--arch", A, "--device", "cuda:7"], "CUDA"),
+        (["search", "--benchmark", "/nonexistent.csv"], "not found"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_1(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str], message: str
+) -> None:
+    code, _, err = run(capsys, *argv, "--store", str(tmp_path / "s.sqlite"))
+    assert code == 1
+    lines = [ln for ln in err.splitlines() if ln.startswith("naswot: error:")]
+    assert len(lines) == 1 and message in err
+    assert "Traceback" not in err
+
+
+def test_store_that_is_not_a_store(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.sqlite"
+    bad.write_text("not sqlite" * 20)
+    code, _, err = run(capsys, "score", "--arch", A, "--store", str(bad))
+    assert code == 1 and "not a naswot store" in err
+
+
+def test_debug_shows_the_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "--debug", "score", "--arch", "|bad", "--no-store")
+    assert code == 1 and "Traceback" in err
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["score"])
+    assert info.value.code == 2
+    with pytest.raises(SystemExit) as info:
+        main(["search", "--n-samples", "0"])
+    assert info.value.code == 2
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["score"], ["search"], ["data"], ["data", "download"], ["list"]]
+)
+def test_help_everywhere(capsys: pytest.CaptureFixture[str], command: list[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main([*command, "--help"])
+    assert info.value.code == 0
+    assert "usage: naswot" in capsys.readouterr().out
+
+
+def test_list(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "list", "spaces")[1].split() == ["nb201"]
+    assert run(capsys, "list", "proxies")[1].split() == ["naswot"]
+    assert "naswot official" in run(capsys, "list", "variants")[1]
+    assert run(capsys, "list", "datasets")[1].split() == [
+        "cifar10",
+        "cifar100",
+        "imagenet16-120",
+        "noise",
+    ]
+
+
+def test_installed_entry_point_runs(tmp_path: Path) -> None:
+    exe = Path(sys.executable).with_name("naswot")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "naswot"]
+    done = subprocess.run(
+        [*cmd, "score", "--arch", A, "--no-store", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert A in done.stdout

@@ -1,0 +1,47 @@
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_data_path() -> Path:
+    return Path(os.environ.get("NASWOT_TEST_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    path = shared_data_path()
+    if not path.is_dir():
+        pytest.skip(f"shared benchmark data not found at {path} (set NASWOT_TEST_DATA)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def nb201_csv(shared_data: Path) -> Path:
+    path = shared_data / "nb201-combined" / "nb201_combined.csv"
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolate_user_dirs(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tests never touch the user's cache: store and data default to a temporary folder."""
+    home = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home))
+    monkeypatch.delenv("NASWOT_STORE", raising=False)
+    monkeypatch.delenv("NASWOT_DATA_DIR", raising=False)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="CUDA is not available")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
