@@ -94,12 +94,18 @@ def run(args: argparse.Namespace) -> int:
                 return [rec.score for rec in records]
 
             result = run_search(RandomSampling(space, seed=seed), score_fn, budget=args.n_samples)
-            row = _report(r, args, space.key, result, table, batch.fingerprint, seed, bar.write)
-            rows.append(row)
+            if args.n_runs > 1:  # stream the runs; a single result is printed after the bar
+                rows.append(
+                    _report(r, args, space.key, result, table, batch.fingerprint, seed, bar.write)
+                )
     finally:
         bar.close()
         if store is not None:
             store.close()
+    if args.n_runs == 1:
+        rows.append(
+            _report(0, args, space.key, result, table, first_batch.fingerprint, args.seed, print)
+        )
     if table is not None and args.n_runs > 1:
         _summary(rows, table)
     if args.out is not None:
