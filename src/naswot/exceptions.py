@@ -12,6 +12,7 @@ __all__ = [
     "DataError",
     "DatasetNotFoundError",
     "InvalidParameterError",
+    "MissingDependencyError",
     "NaswotError",
     "ScoringError",
     "StoreError",
@@ -49,6 +50,10 @@ class ArchParseError(NaswotError, ValueError):
             f"Malformed architecture string at position {position}: expected {expected}, "
             f"found {found}.\n{pointer}"
         )
+
+
+class MissingDependencyError(NaswotError, ImportError):
+    """An optional dependency is missing; the message names the extra to install."""
 
 
 class DataError(NaswotError, ValueError):

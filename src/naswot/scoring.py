@@ -22,12 +22,19 @@ from naswot._seeding import derive_seed, torch_seeded
 from naswot._version import __version__
 from naswot.data.batch import Batch
 from naswot.exceptions import InvalidParameterError, NaswotError
+from naswot.fast import FastScorer
 from naswot.networks import NetworkBuilder
-from naswot.proxies import Proxy, ScoreResult, Status
+from naswot.proxies import Proxy, ScoreResult, Status, log_abs_det
 from naswot.spaces import SearchSpace
 from naswot.store import ResultStore, ScoreKey
 
-__all__ = ["ScoreRecord", "score_architectures", "score_one"]
+__all__ = [
+    "ScoreRecord",
+    "engine_name",
+    "score_architectures",
+    "score_one",
+    "stored_variant",
+]
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +82,12 @@ def score_one(
     seed: int,
     device: torch.device,
     on_error: Literal["raise", "record"] = "record",
+    fast: FastScorer | None = None,
 ) -> tuple[ScoreResult, float]:
     """Builds a fresh network for ``arch`` (seeded per architecture) and scores it.
+
+    With ``fast``, the space's fast scorer draws the same weights and computes the same K
+    without building modules (``proxy`` must be the NASWOT variant it implements).
 
     Returns:
         The result and the seconds it took (build + score).
@@ -84,9 +95,12 @@ def score_one(
     start = time.perf_counter()
     try:
         with torch_seeded(derive_seed(seed, space.name, space.key(arch)), devices=[device]):
-            model = builder(arch, n_classes=1)
-        model.to(device)
-        result = proxy(model, batch)
+            model = builder(arch, n_classes=1) if fast is None else fast.draw_weights(arch)
+        if fast is None:
+            model.to(device)
+            result = proxy(model, batch)
+        else:
+            result = _fast_result(fast, arch, batch, model)
     except KeyboardInterrupt:
         raise
     except Exception as e:
@@ -96,6 +110,35 @@ def score_one(
         log.warning("Scoring %s failed: %s", space.key(arch), message)
         result = ScoreResult(score=None, status=Status.ERROR, error=message)
     return result, time.perf_counter() - start
+
+
+def _fast_result(fast: FastScorer, arch: Any, batch: Batch, weights: Any) -> ScoreResult:
+    """NASWOT from a fast scorer, with the same statuses as the module path."""  # Any: per space
+    inputs = batch.inputs
+    if inputs.dim() != 4 or inputs.shape[0] < 2:
+        raise InvalidParameterError(
+            f"NASWOT needs a batch of at least 2 images (B, C, H, W); got shape "
+            f"{tuple(inputs.shape)}."
+        )
+    with torch.no_grad():
+        kernel, n_units, n_calls = fast.kernel(arch, inputs, weights)
+    value = log_abs_det(kernel)
+    status = Status.OK if math.isfinite(value) else Status.SINGULAR
+    return ScoreResult(score=value, status=status, n_units=n_units, n_activations=n_calls)
+
+
+def stored_variant(proxy: Proxy, fast: FastScorer | None) -> str:
+    """The variant recorded for a score: the proxy's, plus ``+bf16`` for the bf16 fast mode."""
+    if fast is not None and fast.precision != "fp32":
+        return f"{proxy.variant}+{fast.precision}"
+    return proxy.variant
+
+
+def engine_name(fast: FastScorer | None) -> str:
+    """How scores are computed: ``module``, ``fast`` or ``fast-bf16`` (stored as provenance)."""
+    if fast is None:
+        return "module"
+    return "fast" if fast.precision == "fp32" else f"fast-{fast.precision}"
 
 
 def score_architectures(
@@ -111,6 +154,7 @@ def score_architectures(
     on_error: Literal["raise", "record"] = "record",
     progress: bool = False,
     on_record: Callable[[ScoreRecord], None] | None = None,
+    fast: FastScorer | None = None,
 ) -> list[ScoreRecord]:
     """Scores architectures (given by key) one by one, writing each result through the store.
 
@@ -126,6 +170,9 @@ def score_architectures(
         on_error: ``record`` failures as rows with status ``error``, or ``raise`` them.
         progress: show a progress bar on stderr.
         on_record: called with each record as soon as it is known.
+        fast: a fast scorer for ``space`` implementing ``proxy`` (see ``naswot.fast``); its
+            bf16 precision is stored as its own variant (``default+bf16``), never mixed with
+            exact scores.
 
     Returns:
         One record per key, in input order (duplicates included).
@@ -159,6 +206,7 @@ def score_architectures(
                 device=device,
                 on_error=on_error,
                 fingerprint=fingerprint,
+                fast=fast,
             )
             done[key] = record
         else:
@@ -196,9 +244,11 @@ def _score_through_store(
     device: torch.device,
     on_error: Literal["raise", "record"],
     fingerprint: str,
+    fast: FastScorer | None,
 ) -> ScoreRecord:
+    variant = stored_variant(proxy, fast)
     store_key = ScoreKey(
-        space.name, key, proxy.name, proxy.variant, batch.dataset, fingerprint, batch.size, seed
+        space.name, key, proxy.name, variant, batch.dataset, fingerprint, batch.size, seed
     )
     if store is not None:
         row = store.get(store_key)
@@ -206,7 +256,7 @@ def _score_through_store(
             return ScoreRecord(
                 key,
                 proxy.name,
-                proxy.variant,
+                variant,
                 row.score,
                 row.status,
                 row.error,
@@ -223,6 +273,7 @@ def _score_through_store(
         seed=seed,
         device=device,
         on_error=on_error,
+        fast=fast,
     )
     if store is not None:
         store.put(
@@ -234,13 +285,14 @@ def _score_through_store(
             n_units=result.n_units,
             batch_source=batch.source,
             device=str(device),
+            engine=engine_name(fast),
             naswot_version=__version__,
             torch_version=torch.__version__,
         )
     return ScoreRecord(
         key,
         proxy.name,
-        proxy.variant,
+        variant,
         result.score,
         result.status.value,
         result.error,

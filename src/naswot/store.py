@@ -58,6 +58,7 @@ CREATE TABLE IF NOT EXISTS scores (
     n_units INTEGER,
     batch_source TEXT,
     device TEXT,
+    engine TEXT,
     naswot_version TEXT,
     torch_version TEXT,
     created_at TEXT NOT NULL,
@@ -105,6 +106,7 @@ class StoredScore:
     n_units: int | None
     batch_source: str | None
     device: str | None
+    engine: str | None
     naswot_version: str | None
     torch_version: str | None
     created_at: str
@@ -164,7 +166,7 @@ class ResultStore:
         """The stored row for ``key``, or None."""
         where = " AND ".join(f"{c} = ?" for c in _KEY_COLUMNS)
         row = self._db.execute(
-            "SELECT score, status, error, seconds, n_units, batch_source, device, "
+            "SELECT score, status, error, seconds, n_units, batch_source, device, engine, "
             f"naswot_version, torch_version, created_at FROM scores WHERE {where}",
             key.values(),
         ).fetchone()
@@ -181,6 +183,7 @@ class ResultStore:
         n_units: int | None = None,
         batch_source: str | None = None,
         device: str | None = None,
+        engine: str | None = None,
         naswot_version: str | None = None,
         torch_version: str | None = None,
     ) -> None:
@@ -196,6 +199,7 @@ class ResultStore:
             "n_units",
             "batch_source",
             "device",
+            "engine",
             "naswot_version",
             "torch_version",
             "created_at",
@@ -209,6 +213,7 @@ class ResultStore:
             n_units,
             batch_source,
             device,
+            engine,
             naswot_version,
             torch_version,
             datetime.now(UTC).isoformat(timespec="seconds"),
@@ -225,7 +230,7 @@ class ResultStore:
         """Every stored row, in insertion order."""
         cursor = self._db.execute(
             f"SELECT {', '.join(_KEY_COLUMNS)}, score, status, error, seconds, n_units, "
-            "batch_source, device, naswot_version, torch_version, created_at FROM scores "
+            "batch_source, device, engine, naswot_version, torch_version, created_at FROM scores "
             "ORDER BY rowid"
         )
         n = len(_KEY_COLUMNS)

@@ -72,3 +72,18 @@ def test_near_singular_integer_matrix_is_not_a_false_finite_score() -> None:
     # rank 2: the third row is the sum of the first two; LU would give a tiny nonzero pivot
     a = torch.tensor([[7.0, 3, 10], [3, 5, 8], [10, 8, 18]], dtype=torch.float64) * 1e5
     assert log_abs_det(a) == -np.inf
+
+
+@given(codes_strategy)
+def test_int8_kernel_equals_float_kernel(codes: np.ndarray) -> None:
+    c = torch.from_numpy(codes)
+    exact = _kernel.int8_kernel_update(c)
+    assert exact.dtype == torch.int64
+    np.testing.assert_array_equal(exact.numpy(), naive_kernel(codes))
+
+
+@pytest.mark.parametrize(("b", "n"), [(2, 8), (20, 1001), (128, 16384), (7, 4097)])
+def test_int8_kernel_exact_on_layer_sized_codes(b: int, n: int) -> None:
+    codes = torch.rand(b, n, generator=torch.Generator().manual_seed(n)) > 0.5
+    expected = hamming_kernel(codes)
+    assert torch.equal(_kernel.int8_kernel_update(codes).to(torch.float64), expected)

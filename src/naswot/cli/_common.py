@@ -17,8 +17,11 @@ import torch
 from naswot._version import __version__
 from naswot.data import DATASETS, Batch, default_data_dir, find_dataset, load_batch
 from naswot.exceptions import InvalidParameterError, NaswotError
+from naswot.fast import FAST_SCORERS, PRECISIONS, FastScorer
 from naswot.networks import NETWORKS, NetworkBuilder
-from naswot.proxies import PROXIES, Proxy
+from naswot.parallel import BACKENDS, ScoringJob, score_parallel
+from naswot.proxies import PROXIES, Naswot, Proxy
+from naswot.scoring import ScoreRecord, score_architectures
 from naswot.spaces import SPACES, SearchSpace
 from naswot.store import ResultStore, default_store_path
 
@@ -70,6 +73,43 @@ def add_scoring_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--no-store", action="store_true", help="keep results in memory only")
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
+    p.add_argument(
+        "--engine",
+        choices=["auto", "module", "fast"],
+        default="auto",
+        help="auto (default): the space's fast NASWOT scorer where there is one; "
+        "module: build each network and hook it; fast: require the fast scorer",
+    )
+    p.add_argument(
+        "--precision",
+        choices=list(PRECISIONS),
+        default="fp32",
+        help="fp32 (default, exact) or bf16 (fast engine only; faster, scores differ "
+        "slightly and are stored as their own variant)",
+    )
+    p.add_argument(
+        "--workers",
+        type=positive_int,
+        default=1,
+        help="processes (or Ray tasks) scoring in parallel (default: 1)",
+    )
+    p.add_argument(
+        "--threads",
+        type=positive_int,
+        default=None,
+        help="torch threads per process (default: the cores divided by --workers)",
+    )
+    p.add_argument(
+        "--backend",
+        choices=list(BACKENDS),
+        default="local",
+        help="local processes (default) or a Ray cluster",
+    )
+    p.add_argument(
+        "--address",
+        default=None,
+        help="Ray cluster address (--backend ray); default: start a local one",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar or notes on stderr")
 
 
@@ -87,6 +127,67 @@ def resolve_proxy(name: str, variant: str) -> Proxy:
             f"{', '.join(factory.variants)}."
         )
     return factory(variant)
+
+
+def resolve_fast(
+    args: argparse.Namespace, space: SearchSpace[Any], proxy: Proxy
+) -> FastScorer | None:
+    """The fast scorer the options ask for, or None for the module engine."""
+    available = isinstance(proxy, Naswot) and proxy.gate is None and space.name in FAST_SCORERS
+    if args.engine == "fast" and not available:
+        raise InvalidParameterError(
+            f"No fast scorer for proxy {proxy.name!r} on space {space.name!r}; use --engine module."
+        )
+    if args.precision != "fp32" and (args.engine == "module" or not available):
+        raise InvalidParameterError(
+            f"--precision {args.precision} needs the fast engine, which {space.name!r} with "
+            f"proxy {proxy.name!r} does not have."
+        )
+    if args.engine == "module" or not available:
+        return None
+    return FAST_SCORERS.get(space.name)(proxy.variant, precision=args.precision)
+
+
+def score_keys(
+    args: argparse.Namespace,
+    keys: list[str],
+    job: ScoringJob,
+    store: ResultStore | None,
+    *,
+    progress: bool,
+    on_record: Any = None,
+) -> list[ScoreRecord]:  # Any: Callable[[ScoreRecord], None]
+    """Scores ``keys`` serially or in parallel, as the options say."""
+    if args.workers > 1 or args.backend != "local":
+        records = score_parallel(
+            keys,
+            job,
+            workers=args.workers,
+            backend=args.backend,
+            store=store,
+            threads=args.threads,
+            address=args.address,
+            progress=progress,
+        )
+        if on_record is not None:
+            for r in records:
+                on_record(r)
+        return records
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    return score_architectures(
+        keys,
+        space=job.space,
+        builder=job.builder,
+        proxy=job.proxy,
+        batch=job.batch,
+        seed=job.seed,
+        store=store,
+        device=job.device,
+        progress=progress,
+        fast=job.fast,
+        on_record=on_record,
+    )
 
 
 def resolve_device(name: str) -> torch.device:

@@ -13,7 +13,8 @@ import numpy as np
 
 from naswot.cli import _common
 from naswot.exceptions import ArchParseError, InvalidParameterError
-from naswot.scoring import ScoreRecord, score_architectures
+from naswot.parallel import ScoringJob
+from naswot.scoring import ScoreRecord, engine_name, stored_variant
 from naswot.spaces import EnumerableSpace, SearchSpace
 
 COLUMNS = ("arch", "proxy", "variant", "score", "status", "seconds", "n_units", "cached", "error")
@@ -91,19 +92,19 @@ def run(args: argparse.Namespace) -> int:
     keys = select_keys(args, space)
     batch = _common.resolve_batch(args, seed=args.seed)
     _common.note(args, f"batch: {batch.source}")
+    fast = _common.resolve_fast(args, space, proxy)
+    job = ScoringJob(
+        space=space,
+        builder=builder,
+        proxy=proxy,
+        batch=batch,
+        seed=args.seed,
+        device=str(device),
+        fast=fast,
+    )
     store = _common.open_store(args)
     try:
-        records = score_architectures(
-            keys,
-            space=space,
-            builder=builder,
-            proxy=proxy,
-            batch=batch,
-            seed=args.seed,
-            store=store,
-            device=device,
-            progress=not args.quiet,
-        )
+        records = _common.score_keys(args, keys, job, store, progress=not args.quiet)
     finally:
         if store is not None:
             store.close()
@@ -121,7 +122,8 @@ def run(args: argparse.Namespace) -> int:
         info = {
             "space": space.name,
             "proxy": proxy.name,
-            "variant": proxy.variant,
+            "variant": stored_variant(proxy, fast),
+            "engine": engine_name(fast),
             "seed": args.seed,
             "device": str(device),
             "n_architectures": len(records),

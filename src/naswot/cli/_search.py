@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 from naswot.benchmarks import BenchmarkTable, load_table
 from naswot.cli import _common
 from naswot.exceptions import NaswotError
-from naswot.scoring import score_architectures
+from naswot.parallel import ScoringJob
 from naswot.search import RandomSampling, SearchResult, run_search
 
 
@@ -60,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     space, builder = _common.resolve_space(args.space)
     proxy = _common.resolve_proxy(args.proxy, args.variant)
     device = _common.resolve_device(args.device)
+    fast = _common.resolve_fast(args, space, proxy)
     table = load_table(args.benchmark, space) if args.benchmark else None
     first_batch = _common.resolve_batch(args, seed=args.seed)
     _common.note(args, f"batch: {first_batch.source}")
@@ -77,18 +78,23 @@ def run(args: argparse.Namespace) -> int:
             seed = args.seed + r
             batch = first_batch if r == 0 else _common.resolve_batch(args, seed=seed)
 
-            def score_fn(
-                archs: Sequence[Any], seed: int = seed, batch: Any = batch
-            ) -> list[float | None]:
-                records = score_architectures(
+            job = ScoringJob(
+                space=space,
+                builder=builder,
+                proxy=proxy,
+                batch=batch,
+                seed=seed,
+                device=str(device),
+                fast=fast,
+            )
+
+            def score_fn(archs: Sequence[Any], job: ScoringJob = job) -> list[float | None]:
+                records = _common.score_keys(
+                    args,
                     [space.key(a) for a in archs],
-                    space=space,
-                    builder=builder,
-                    proxy=proxy,
-                    batch=batch,
-                    seed=seed,
-                    store=store,
-                    device=device,
+                    job,
+                    store,
+                    progress=False,
                     on_record=lambda _: bar.update(),
                 )
                 return [rec.score for rec in records]

@@ -6,7 +6,13 @@ import math
 
 import torch
 
-__all__ = ["MAX_EXACT_UNITS", "hamming_kernel", "kernel_update", "log_abs_det"]
+__all__ = [
+    "MAX_EXACT_UNITS",
+    "hamming_kernel",
+    "int8_kernel_update",
+    "kernel_update",
+    "log_abs_det",
+]
 
 # A float32 product of +-1 codes is exact while every partial sum stays below 2**24.
 MAX_EXACT_UNITS = 2**24
@@ -30,6 +36,32 @@ def kernel_update(codes: torch.Tensor) -> torch.Tensor:
         s = codes[:, start : start + MAX_EXACT_UNITS].to(torch.float32).mul_(2.0).sub_(1.0)
         out += (s @ s.T).to(torch.float64)
     return out.add_(n).mul_(0.5)
+
+
+def int8_kernel_update(codes: torch.Tensor) -> torch.Tensor:
+    """The same contribution as :func:`kernel_update`, from one exact int8 matrix product.
+
+    With 0/1 codes and G = c cᵀ (int32), agreements are ``n - d_i - d_j + 2 G_ij`` where
+    ``d = diag(G)``. ``torch._int_mm`` is a private op; where it is missing or refuses the shapes
+    the float path is used.
+
+    Args:
+        codes: boolean tensor of shape (B, n), any strides whose last dimension is contiguous.
+
+    Returns:
+        A (B, B) int64 tensor on the codes' device.
+    """
+    n = codes.shape[1]
+    # _int_mm gives garbage for k = 1 here; tiny layers take the (exact) float path.
+    if n < 8 or n >= 2**31 or not hasattr(torch, "_int_mm"):
+        return kernel_update(codes).round_().to(torch.int64)
+    c8 = codes.contiguous().view(torch.int8)
+    try:
+        g = torch._int_mm(c8, c8.t()).to(torch.int64)
+    except RuntimeError:
+        return kernel_update(codes).round_().to(torch.int64)
+    d = g.diagonal().clone()
+    return g.mul_(2).add_(n).sub_(d[:, None]).sub_(d[None, :])
 
 
 def hamming_kernel(codes: torch.Tensor) -> torch.Tensor:

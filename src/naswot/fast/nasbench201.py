@@ -1,0 +1,267 @@
+"""A fast NASWOT scorer for NAS-Bench-201 that gives the K of the built network.
+
+What makes it fast, with K unchanged (PERFORMANCE-NOTES.md §2):
+
+- One forward without autograd or modules: plain ``F.conv2d`` and batch-statistics
+  ``F.batch_norm``, in channels_last memory order (codes are read in that order: K does not depend
+  on the order of units).
+- Every ReLU of a cell is the first op of a conv edge, so its input is the source node: the code of
+  node j is computed once and its kernel counted m_j times (m_j conv edges leave node j).
+- ``none`` edges are skipped (x*0 adds exact zeros); nodes that reach neither the output nor a conv
+  edge are not computed; convs into such nodes are not run (their ReLUs still count, as in the
+  reference, through the source node's code).
+- A node or cell output that is exactly zero stays zero through the rest of the network (conv of 0
+  is 0, train-mode BN of 0 is 0), so the rest is skipped and only its unit counts are added: an
+  all-zero code agrees with itself on every unit.
+- Each kernel is one exact int8 GEMM (``torch._int_mm``) accumulated in int64.
+
+Weights are drawn with the same RNG calls in the same order as :class:`NB201Network`'s
+constructor (PyTorch's default ``kaiming_uniform_(a=sqrt(5))``, i.e. U(-1/sqrt(fan_in), ...)), so
+under the same seed both see identical weights; the tests check this.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from naswot.exceptions import InvalidParameterError, ScoringError
+from naswot.proxies._kernel import int8_kernel_update
+from naswot.spaces.nasbench201 import N_NODES, Cell201
+
+__all__ = ["PRECISIONS", "FastNB201"]
+
+PRECISIONS = ("fp32", "bf16")
+_CONV_KERNEL = {"nor_conv_1x1": 1, "nor_conv_3x3": 3}
+_Conv = Callable[..., torch.Tensor]
+_WeightIter = Iterator[torch.Tensor | None]
+
+
+@dataclass
+class _Acc:
+    """K accumulated exactly: int64 matrix plus a scalar for all-zero codes, and N_A."""
+
+    kernel: torch.Tensor
+    constant: int = 0
+    units: int = 0
+    calls: int = 0
+
+
+class FastNB201:
+    """Scores NAS-Bench-201 cells with NASWOT; same K as ``Naswot`` on ``build_nb201``.
+
+    Args:
+        variant: ``default`` or ``official`` (conv-path ReLUs counted twice, see ``Naswot``).
+        precision: ``fp32`` (exact mode: differs from the module scorer only where a different
+            convolution algorithm flips the sign of a pre-activation within rounding of zero) or
+            ``bf16`` (faster; scores differ slightly, the ranking hardly).
+        channels: width of the first stage (16 in the benchmark); ``n_cells`` cells per stage (5).
+    """
+
+    name = "naswot"
+    space = "nb201"
+
+    def __init__(
+        self,
+        variant: str = "default",
+        *,
+        precision: str = "fp32",
+        channels: int = 16,
+        n_cells: int = 5,
+    ) -> None:
+        if variant not in ("default", "official"):
+            raise InvalidParameterError(
+                f"The 'variant' parameter of FastNB201 must be 'default' or 'official'. "
+                f"Got {variant!r} instead."
+            )
+        if precision not in PRECISIONS:
+            raise InvalidParameterError(
+                f"The 'precision' parameter of FastNB201 must be one of {PRECISIONS}. "
+                f"Got {precision!r} instead."
+            )
+        self.variant = variant
+        self.precision = precision
+        self.channels = channels
+        self.n_cells = n_cells
+        self._conv_mult = 2 if variant == "official" else 1
+
+    # -- weights ---------------------------------------------------------------------------
+    def draw_weights(self, cell: Cell201) -> list[torch.Tensor | None]:
+        """The conv weights of the network for ``cell``, drawn from torch's global RNG.
+
+        One entry per conv in construction order (stem, cells, reduction blocks); None for
+        edges without a conv. The caller seeds the global RNG, as for the module builder.
+        """
+        c = self.channels
+        weights: list[torch.Tensor | None] = [_uniform_conv(c, 3, 3)]
+        for stage in range(3):
+            width = c * 2**stage
+            if stage > 0:
+                prev = width // 2
+                weights += [
+                    _uniform_conv(width, prev, 3),
+                    _uniform_conv(width, width, 3),
+                    _uniform_conv(width, prev, 1),
+                ]
+            for _ in range(self.n_cells):
+                for op in cell.ops:
+                    k = _CONV_KERNEL.get(op)
+                    weights.append(None if k is None else _uniform_conv(width, width, k))
+        return weights
+
+    # -- forward ---------------------------------------------------------------------------
+    def kernel(
+        self, cell: Cell201, inputs: torch.Tensor, weights: list[torch.Tensor | None]
+    ) -> tuple[torch.Tensor, int, int]:
+        """K (float64), N_A and the number of counted ReLU calls for ``cell`` on ``inputs``."""
+        dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
+        device = inputs.device
+        b = inputs.shape[0]
+        acc = _Acc(kernel=torch.zeros(b, b, dtype=torch.int64, device=device))
+        w = iter(weights)
+
+        def conv(
+            x: torch.Tensor, stride: int = 1, weight: torch.Tensor | None = None
+        ) -> torch.Tensor:
+            weight = next(w) if weight is None else weight
+            if weight is None:
+                raise ScoringError("internal: weights out of step with the network")
+            weight = weight.to(device=device, dtype=dtype, memory_format=torch.channels_last)
+            return F.conv2d(x, weight, stride=stride, padding=weight.shape[-1] // 2)
+
+        x = inputs.to(dtype=dtype, memory_format=torch.channels_last)
+        h: torch.Tensor | None = _bn(conv(x))
+        shape = (self.channels, x.shape[2], x.shape[3])
+        for stage in range(3):
+            if stage > 0:
+                h, shape = self._reduction(h, shape, conv, w, acc)
+            for _ in range(self.n_cells):
+                h = self._cell(cell, h, shape, conv, w, acc)
+        # lastact: BN then a bare ReLU, counted once in both variants
+        _add_codes(acc, None if h is None else _bn(h), shape, 1)
+        kernel = acc.kernel.to(torch.float64) + float(acc.constant)
+        return kernel, acc.units, acc.calls
+
+    def _reduction(
+        self,
+        h: torch.Tensor | None,
+        shape: tuple[int, int, int],
+        conv: _Conv,
+        w: _WeightIter,
+        acc: _Acc,
+    ) -> tuple[torch.Tensor | None, tuple[int, int, int]]:
+        c, hh, ww = shape
+        out_shape = (2 * c, (hh + 1) // 2, (ww + 1) // 2)
+        m = self._conv_mult
+        if h is None:  # zero input: both ReLU inputs are zero
+            for _ in range(3):
+                next(w)
+            _add_codes(acc, None, shape, m)
+            _add_codes(acc, None, out_shape, m)
+            return None, out_shape
+        _add_codes(acc, h, shape, m)
+        a = _bn(conv(F.relu(h), stride=2))
+        _add_codes(acc, a, out_shape, m)
+        b = _bn(conv(F.relu(a)))
+        residual = conv(F.avg_pool2d(h, kernel_size=2, stride=2))
+        return residual + b, out_shape
+
+    def _cell(
+        self,
+        cell: Cell201,
+        h: torch.Tensor | None,
+        shape: tuple[int, int, int],
+        conv: _Conv,
+        w: _WeightIter,
+        acc: _Acc,
+    ) -> torch.Tensor | None:
+        ops = [[cell.op(i, j) for j in range(i)] for i in range(N_NODES)]
+        # Which nodes must exist: the output, sources of conv edges, inputs of needed nodes.
+        needed = [False] * N_NODES
+        needed[N_NODES - 1] = True
+        for j in range(N_NODES - 2, -1, -1):
+            needed[j] = any(
+                ops[i][j] in _CONV_KERNEL or (ops[i][j] != "none" and needed[i])
+                for i in range(j + 1, N_NODES)
+            )
+        nodes: list[torch.Tensor | None] = [h]
+        relus: dict[int, torch.Tensor] = {}
+        for i in range(1, N_NODES):
+            total: torch.Tensor | None = None
+            for j in range(i):
+                op = ops[i][j]
+                weight = next(w)  # one entry per edge, None where the edge has no conv
+                source = nodes[j]
+                if op == "none" or source is None or not needed[i]:
+                    continue
+                if op == "skip_connect":
+                    out = source
+                elif op == "avg_pool_3x3":
+                    out = _avg_pool_3x3(source)
+                else:
+                    if j not in relus:
+                        relus[j] = F.relu(source)
+                    out = _bn(conv(relus[j], weight=weight))
+                total = out if total is None else total + out
+            nodes.append(total)
+        for j in range(N_NODES - 1):
+            m = sum(ops[i][j] in _CONV_KERNEL for i in range(j + 1, N_NODES))
+            if m:
+                _add_codes(acc, nodes[j], shape, m * self._conv_mult)
+        return nodes[-1]
+
+    def __repr__(self) -> str:
+        return f"FastNB201(variant={self.variant!r}, precision={self.precision!r})"
+
+
+def _uniform_conv(c_out: int, c_in: int, k: int) -> torch.Tensor:
+    """A conv weight as ``nn.Conv2d`` initialises it: U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
+    weight = torch.empty(c_out, c_in, k, k)
+    bound = 1.0 / math.sqrt(c_in * k * k)
+    return weight.uniform_(-bound, bound)
+
+
+def _avg_pool_3x3(x: torch.Tensor) -> torch.Tensor:
+    """3x3 average pool, stride 1, padding 1, padding not counted.
+
+    A depthwise conv with a ones kernel sums the window (about 7x faster than ``avg_pool2d`` in
+    channels_last on this CPU), then each position is divided by its window's size. Values match
+    ``avg_pool2d`` up to rounding.
+    """
+    c, h, w = x.shape[1], x.shape[2], x.shape[3]
+    ones = torch.ones(c, 1, 3, 3, dtype=x.dtype, device=x.device)
+    total = F.conv2d(x, ones.contiguous(memory_format=torch.channels_last), padding=1, groups=c)
+    rows = torch.full((h,), 3.0, device=x.device)
+    cols = torch.full((w,), 3.0, device=x.device)
+    rows[0] -= 1
+    rows[-1] -= 1
+    cols[0] -= 1
+    cols[-1] -= 1
+    inverse = (1.0 / (rows[:, None] * cols[None, :])).to(x.dtype)
+    return total.mul_(inverse)
+
+
+def _bn(x: torch.Tensor) -> torch.Tensor:
+    """BatchNorm2d in train mode with weight 1 and bias 0 (batch statistics, eps 1e-5)."""
+    return F.batch_norm(x, None, None, training=True, momentum=0.0, eps=1e-5)
+
+
+def _add_codes(acc: _Acc, x: torch.Tensor | None, shape: tuple[int, int, int], mult: int) -> None:
+    """Counts ``mult`` ReLU calls whose input is ``x`` (None: exactly zero) of ``shape``."""
+    n = math.prod(shape)
+    acc.units += mult * n
+    acc.calls += mult
+    if x is None:
+        acc.constant += mult * n
+        return
+    b = x.shape[0]
+    # channels_last: (B, H, W, C) is the contiguous order, so this reshape is a view.
+    codes = x.permute(0, 2, 3, 1).reshape(b, -1) > 0
+    if not codes.is_contiguous():
+        raise ScoringError("internal: codes are not contiguous")
+    update = int8_kernel_update(codes)
+    acc.kernel += update if mult == 1 else update * mult

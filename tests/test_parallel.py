@@ -1,0 +1,91 @@
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from naswot.data import Batch
+from naswot.exceptions import InvalidParameterError
+from naswot.fast import FastNB201
+from naswot.networks import build_nb201
+from naswot.parallel import ScoringJob, score_parallel
+from naswot.proxies import Naswot
+from naswot.scoring import score_architectures
+from naswot.spaces import NasBench201Space
+from naswot.store import ResultStore
+
+SPACE = NasBench201Space()
+BATCH = Batch(
+    torch.randn(8, 3, 16, 16, generator=torch.Generator().manual_seed(0)),
+    dataset="noise",
+    source="test noise",
+)
+JOB = ScoringJob(
+    space=SPACE, builder=build_nb201, proxy=Naswot(), batch=BATCH, seed=1, fast=FastNB201()
+)
+KEYS = [SPACE.key(SPACE.sample(np.random.default_rng(i))) for i in range(10)]
+
+
+@pytest.fixture
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def serial(store: ResultStore | None = None):
+    return score_architectures(
+        KEYS,
+        space=SPACE,
+        builder=build_nb201,
+        proxy=Naswot(),
+        batch=BATCH,
+        seed=1,
+        store=store,
+        fast=FastNB201(),
+    )
+
+
+def rows(path: Path) -> list[tuple]:
+    with ResultStore(path) as store:
+        return sorted(
+            (r.key.values(), r.score, r.status, r.n_units, r.engine) for r in store.rows()
+        )
+
+
+def test_local_workers_equal_serial(tmp_path: Path, one_thread: None) -> None:
+    with ResultStore(tmp_path / "serial.sqlite") as store:
+        expected = serial(store)
+    with ResultStore(tmp_path / "parallel.sqlite") as store:
+        got = score_parallel(KEYS, JOB, workers=2, threads=1, store=store, chunk_size=3)
+    assert [r.arch for r in got] == KEYS
+    assert [r.score for r in got] == [r.score for r in expected]
+    assert rows(tmp_path / "serial.sqlite") == rows(tmp_path / "parallel.sqlite")
+    with ResultStore(tmp_path / "parallel.sqlite") as store:  # a rerun is all cache hits
+        again = score_parallel(KEYS, JOB, workers=2, threads=1, store=store)
+    assert all(r.cached for r in again)
+
+
+def test_bad_parameters() -> None:
+    with pytest.raises(InvalidParameterError, match="workers"):
+        score_parallel(KEYS, JOB, workers=0)
+    with pytest.raises(InvalidParameterError, match="backend"):
+        score_parallel(KEYS, JOB, workers=1, backend="dask")  # type: ignore[arg-type]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="ray is not installed")
+def test_ray_backend_equals_serial(tmp_path: Path, one_thread: None) -> None:
+    with ResultStore(tmp_path / "serial.sqlite") as store:
+        serial(store)
+    with ResultStore(tmp_path / "ray.sqlite") as store:
+        got = score_parallel(
+            KEYS[:6], JOB, workers=2, threads=1, backend="ray", store=store, chunk_size=2
+        )
+        assert [r.arch for r in got] == KEYS[:6]
+        # a rerun after a "lost" chunk: remove one row, only it is recomputed
+        store._db.execute("DELETE FROM scores WHERE arch = ?", (KEYS[0],))
+        again = score_parallel(KEYS, JOB, workers=2, threads=1, backend="ray", store=store)
+        assert [r.cached for r in again] == [False] + [True] * 5 + [False] * 4
+    assert rows(tmp_path / "serial.sqlite") == rows(tmp_path / "ray.sqlite")
