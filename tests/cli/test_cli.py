@@ -229,21 +229,52 @@ def test_installed_entry_point_runs(tmp_path: Path) -> None:
     assert A in done.stdout
 
 
-def test_engines_agree_and_bf16_is_its_own_variant(capsys: pytest.CaptureFixture[str],
-                                                    tmp_path: Path) -> None:
+def test_engines_agree_and_bf16_is_its_own_variant(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     store = str(tmp_path / "s.sqlite")
     scores = {}
     for engine in ("module", "fast"):
         out = tmp_path / f"{engine}.csv"
-        code, _, _ = run(capsys, "score", "--sample", "5", "--engine", engine, "--store", store,
-                         "--quiet", "--out", str(out), "--dataset", "noise", "--batch-size", "16")
+        code, _, _ = run(
+            capsys,
+            "score",
+            "--sample",
+            "5",
+            "--engine",
+            engine,
+            "--store",
+            store,
+            "--quiet",
+            "--out",
+            str(out),
+            "--dataset",
+            "noise",
+            "--batch-size",
+            "16",
+        )
         assert code == 0
         scores[engine] = [float(r["score"]) for r in csv.DictReader(out.open())]
     # the second engine is served from the store: both scorers give the same scores anyway
     assert scores["module"] == scores["fast"]
     out = tmp_path / "bf16.csv"
-    run(capsys, "score", "--sample", "5", "--precision", "bf16", "--store", store, "--quiet",
-        "--out", str(out), "--dataset", "noise", "--batch-size", "16")
+    run(
+        capsys,
+        "score",
+        "--sample",
+        "5",
+        "--precision",
+        "bf16",
+        "--store",
+        store,
+        "--quiet",
+        "--out",
+        str(out),
+        "--dataset",
+        "noise",
+        "--batch-size",
+        "16",
+    )
     rows = list(csv.DictReader(out.open()))
     assert {r["variant"] for r in rows} == {"default+bf16"}
     assert all(r["cached"] == "0" for r in rows)
@@ -251,20 +282,32 @@ def test_engines_agree_and_bf16_is_its_own_variant(capsys: pytest.CaptureFixture
     assert meta["engine"] == "fast-bf16"
 
 
-def test_module_and_fast_engines_match_without_store(capsys: pytest.CaptureFixture[str],
-                                                     tmp_path: Path) -> None:
+def test_module_and_fast_engines_match_without_store(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     got = {}
     for engine in ("module", "fast"):
         out = tmp_path / f"{engine}.csv"
-        run(capsys, "score", "--sample", "4", "--engine", engine, "--no-store", "--quiet",
-            "--out", str(out))
+        run(
+            capsys,
+            "score",
+            "--sample",
+            "4",
+            "--engine",
+            engine,
+            "--no-store",
+            "--quiet",
+            "--out",
+            str(out),
+        )
         got[engine] = [float(r["score"]) for r in csv.DictReader(out.open())]
     assert got["module"] == pytest.approx(got["fast"], abs=1e-3)
 
 
 def test_precision_needs_the_fast_engine(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(capsys, "score", "--arch", A, "--engine", "module", "--precision", "bf16",
-                       "--no-store")
+    code, _, err = run(
+        capsys, "score", "--arch", A, "--engine", "module", "--precision", "bf16", "--no-store"
+    )
     assert code == 1 and "fast engine" in err
 
 
@@ -272,9 +315,25 @@ def test_workers_give_the_serial_scores(capsys: pytest.CaptureFixture[str], tmp_
     outs = []
     for workers in ("1", "2"):
         out = tmp_path / f"w{workers}.csv"
-        code, _, _ = run(capsys, "score", "--sample", "6", "--workers", workers, "--threads", "1",
-                         "--store", str(tmp_path / f"w{workers}.sqlite"), "--quiet",
-                         "--out", str(out), "--dataset", "noise", "--batch-size", "8")
+        code, _, _ = run(
+            capsys,
+            "score",
+            "--sample",
+            "6",
+            "--workers",
+            workers,
+            "--threads",
+            "1",
+            "--store",
+            str(tmp_path / f"w{workers}.sqlite"),
+            "--quiet",
+            "--out",
+            str(out),
+            "--dataset",
+            "noise",
+            "--batch-size",
+            "8",
+        )
         assert code == 0
         outs.append([(r["arch"], r["score"]) for r in csv.DictReader(out.open())])
     assert outs[0] == outs[1]

@@ -9,7 +9,7 @@ import traceback
 from collections.abc import Sequence
 
 from naswot._version import __version__
-from naswot.cli import _data, _list, _score, _search
+from naswot.cli import _data, _evaluate, _evolve, _list, _plot, _replay, _score, _search
 from naswot.exceptions import NaswotError
 
 __all__ = ["build_parser", "main"]
@@ -24,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"naswot {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (_score, _search, _data, _list):
+    for module in (_score, _search, _evaluate, _replay, _evolve, _plot, _data, _list):
         module.add_parser(commands)
     return parser
 

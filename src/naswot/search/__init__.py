@@ -3,6 +3,16 @@
 from __future__ import annotations
 
 from naswot.search._base import Candidate, ScoreFn, SearchResult, Strategy, run_search
+from naswot.search.evolution import AssistedRegularizedEvolution, RegularizedEvolution
 from naswot.search.random_sampling import RandomSampling
 
-__all__ = ["Candidate", "RandomSampling", "ScoreFn", "SearchResult", "Strategy", "run_search"]
+__all__ = [
+    "AssistedRegularizedEvolution",
+    "Candidate",
+    "RandomSampling",
+    "RegularizedEvolution",
+    "ScoreFn",
+    "SearchResult",
+    "Strategy",
+    "run_search",
+]

@@ -1,0 +1,114 @@
+"""``naswot evaluate``: how well scores rank architectures by their benchmark accuracy."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from naswot.benchmarks import load_table
+from naswot.cli import _common
+from naswot.evaluation import accuracy_column, correlate, load_scores
+from naswot.exceptions import InvalidParameterError
+
+
+def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAction
+    """Adds the ``evaluate`` command."""
+    p = commands.add_parser(
+        "evaluate",
+        help="rank correlation of scores with benchmark accuracy",
+        description="Kendall tau and Spearman rho (with bootstrap 95%% intervals) and top-k "
+        "precision of a score table against a benchmark. -inf scores rank lowest; "
+        "failed cells and cells the benchmark lacks are counted, not used.",
+    )
+    p.add_argument(
+        "--scores",
+        type=Path,
+        default=None,
+        help="a score CSV from `naswot score --out` (default: the shipped NB201 "
+        "table, 15,625 cells)",
+    )
+    p.add_argument(
+        "--benchmark",
+        type=Path,
+        required=True,
+        help="a benchmark CSV (arch_str + accuracy columns) or a converted file",
+    )
+    p.add_argument("--space", default="nb201")
+    p.add_argument("--dataset", default="cifar10", help="cifar10, cifar100 or imagenet16-120")
+    p.add_argument("--split", choices=["test", "val"], default="test")
+    p.add_argument(
+        "--sample",
+        type=_common.positive_int,
+        default=None,
+        metavar="K",
+        help="use K cells drawn with --seed instead of all",
+    )
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--n-bootstrap", type=int, default=1000)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Prints the correlation report."""
+    space, _ = _common.resolve_space(args.space)
+    column = accuracy_column(args.dataset, args.split)
+    scores = load_scores(args.scores, space)
+    table = load_table(args.benchmark, space)
+    keys = [k for k in scores.scores if k in table.rows and column in table.rows[k]]
+    failed = [k for k in scores.failed if k in table.rows]
+    missing = len(scores) - len(keys) - len(failed)
+    if args.sample is not None:
+        if args.sample > len(keys):
+            raise InvalidParameterError(
+                f"--sample {args.sample} is more than the {len(keys)} cells available."
+            )
+        rng = np.random.default_rng(args.seed)
+        keys = [keys[int(i)] for i in rng.choice(len(keys), args.sample, replace=False)]
+    report = correlate(
+        np.array([scores.scores[k] for k in keys]),
+        np.array([table.rows[k][column] for k in keys]),
+        n_failed=len(failed),
+        n_missing=missing,
+        n_bootstrap=args.n_bootstrap,
+        seed=args.seed,
+    )
+    info = {
+        "scores": str(scores.path),
+        "proxy": scores.proxy,
+        "benchmark": str(table.path),
+        "accuracy": column,
+        "n": report.n,
+        "n_singular": report.n_singular,
+        "n_failed": report.n_failed,
+        "n_missing_from_benchmark": report.n_missing,
+        "kendall_tau": _interval(report.kendall_tau),
+        "spearman_rho": _interval(report.spearman_rho),
+        "top_k_precision": {f"{int(k * 100)}%": v for k, v in report.top_k.items()},
+        "n_bootstrap": args.n_bootstrap,
+        "seed": args.seed,
+    }
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    print(f"scores: {scores.path} ({scores.proxy})")
+    print(f"accuracy: {column} from {table.path}")
+    print(
+        f"cells: {report.n} used ({report.n_singular} scored -inf, ranked lowest); "
+        f"{report.n_failed} failed and {report.n_missing} not in the benchmark, left out"
+    )
+    for name in ("kendall_tau", "spearman_rho"):
+        ci = info[name]
+        assert isinstance(ci, dict)
+        print(f"{name:<13} {ci['value']:.3f}  [{ci['low']:.3f}, {ci['high']:.3f}] (95% bootstrap)")
+    for k, v in report.top_k.items():
+        print(f"top {int(k * 100):>2}% precision {v:.3f}")
+    return 0
+
+
+def _interval(ci: Any) -> dict[str, float]:  # Any: naswot.evaluation.Interval
+    return {"value": ci.value, "low": ci.low, "high": ci.high}

@@ -1,0 +1,26 @@
+"""Joins scores with benchmark ground truth: correlations, simulated search, figures.
+
+This is the only layer (with the CLI) that reads both scores and benchmark accuracies; search
+strategies never see ground truth.
+"""
+
+from __future__ import annotations
+
+from naswot.evaluation.correlation import CorrelationReport, Interval, correlate, top_k_precision
+from naswot.evaluation.replay import ReplayRow, replay
+from naswot.evaluation.scores import ScoreTable, load_scores, shipped_scores_path
+from naswot.evaluation.targets import DATASET_COLUMNS, accuracy_column
+
+__all__ = [
+    "DATASET_COLUMNS",
+    "CorrelationReport",
+    "Interval",
+    "ReplayRow",
+    "ScoreTable",
+    "accuracy_column",
+    "correlate",
+    "load_scores",
+    "replay",
+    "shipped_scores_path",
+    "top_k_precision",
+]

@@ -1,0 +1,35 @@
+"""Which benchmark column holds which (dataset, split) accuracy."""
+
+from __future__ import annotations
+
+from naswot.exceptions import InvalidParameterError
+
+__all__ = ["DATASET_COLUMNS", "EVAL_DATASETS", "SPLITS", "accuracy_column"]
+
+SPLITS = ("val", "test")
+EVAL_DATASETS = ("cifar10", "cifar100", "imagenet16-120")
+
+# (dataset, split) -> column of the NB201 CSV tables (nb201_combined.csv and our converters).
+# CIFAR-10 validation is the cifar10-valid model's x-valid accuracy, as in the paper's Table 2.
+DATASET_COLUMNS: dict[tuple[str, str], str] = {
+    ("cifar10", "val"): "val_acc_cifar10_valid",
+    ("cifar10", "test"): "test_acc_cifar10",
+    ("cifar100", "val"): "val_acc_cifar100",
+    ("cifar100", "test"): "test_acc_cifar100",
+    ("imagenet16-120", "val"): "val_acc_imagenet16_120",
+    ("imagenet16-120", "test"): "test_acc_imagenet16_120",
+}
+
+
+def accuracy_column(dataset: str, split: str) -> str:
+    """The benchmark column for ``dataset`` (cifar10, cifar100, imagenet16-120) and ``split``."""
+    if dataset not in EVAL_DATASETS:
+        raise InvalidParameterError(
+            f"The 'dataset' parameter must be one of {', '.join(EVAL_DATASETS)}. "
+            f"Got {dataset!r} instead."
+        )
+    if split not in SPLITS:
+        raise InvalidParameterError(
+            f"The 'split' parameter must be 'val' or 'test'. Got {split!r} instead."
+        )
+    return DATASET_COLUMNS[(dataset, split)]

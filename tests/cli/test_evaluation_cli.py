@@ -1,0 +1,201 @@
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from naswot.cli import main
+from naswot.testing.fixtures import write_toy_benchmark
+
+HAS_MPL = importlib.util.find_spec("matplotlib") is not None
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> tuple[Path, Path]:
+    bench, scores, _ = write_toy_benchmark(tmp_path)
+    return bench, scores
+
+
+def test_evaluate_reports_counts_and_intervals(
+    capsys: pytest.CaptureFixture[str], files: tuple[Path, Path]
+) -> None:
+    bench, scores = files
+    code, out, _ = run(
+        capsys,
+        "evaluate",
+        "--scores",
+        str(scores),
+        "--benchmark",
+        str(bench),
+        "--n-bootstrap",
+        "50",
+        "--json",
+    )
+    assert code == 0
+    info = json.loads(out)
+    assert info["n"] == 199 and info["n_singular"] == 3 and info["n_failed"] == 1
+    assert info["kendall_tau"]["low"] < info["kendall_tau"]["value"] < info["kendall_tau"]["high"]
+    assert set(info["top_k_precision"]) == {"1%", "5%", "10%"}
+    code, out, _ = run(
+        capsys,
+        "evaluate",
+        "--scores",
+        str(scores),
+        "--benchmark",
+        str(bench),
+        "--n-bootstrap",
+        "20",
+        "--dataset",
+        "cifar100",
+        "--split",
+        "val",
+        "--sample",
+        "50",
+    )
+    assert code == 0 and "val_acc_cifar100" in out and "50 used" in out
+
+
+def test_replay_table_and_json(
+    capsys: pytest.CaptureFixture[str], files: tuple[Path, Path]
+) -> None:
+    bench, scores = files
+    code, out, _ = run(
+        capsys,
+        "replay",
+        "--scores",
+        str(scores),
+        "--benchmark",
+        str(bench),
+        "--n-samples",
+        "10,100",
+        "--n-runs",
+        "50",
+    )
+    assert code == 0
+    assert "| NASWOT (N=10) |" in out and "| Optimal (N=100) |" in out and "| Random |" in out
+    code, out, _ = run(
+        capsys,
+        "replay",
+        "--scores",
+        str(scores),
+        "--benchmark",
+        str(bench),
+        "--n-samples",
+        "10",
+        "--n-runs",
+        "20",
+        "--json",
+    )
+    rows = json.loads(out)["rows"]
+    assert [r["method"] for r in rows] == ["NASWOT", "Optimal", "Random"]
+    assert set(rows[0]) == {"method", "n", "cifar10", "cifar100", "imagenet16_120"}
+    assert set(rows[0]["cifar10"]["val"]) == {"mean", "std"}
+
+
+@pytest.mark.parametrize("strategy", ["rea", "area"])
+def test_evolve(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    strategy: str,
+    nb201_csv: Path,
+    files: tuple[Path, Path],
+) -> None:
+    _, scores = files
+    code, out, _ = run(
+        capsys,
+        "evolve",
+        "--strategy",
+        strategy,
+        "--benchmark",
+        str(nb201_csv),
+        "--scores",
+        str(scores),
+        "--n-runs",
+        "3",
+        "--budget",
+        "30",
+        "--json",
+    )
+    assert code == 0
+    row = json.loads(out)["rows"][0]
+    assert row["method"] == strategy.upper()
+    assert 80 < row["cifar10"]["test"]["mean"] < 95
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["evaluate", "--benchmark", "/nope.csv"], "not found"),
+        (["evaluate", "--benchmark", "BENCH", "--dataset", "mnist"], "dataset"),
+        (["replay", "--benchmark", "BENCH", "--scores", "/nope.csv"], "not found"),
+        (
+            ["evaluate", "--benchmark", "BENCH", "--scores", "SCORES", "--sample", "5000"],
+            "more than",
+        ),
+    ],
+)
+def test_errors(
+    capsys: pytest.CaptureFixture[str], files: tuple[Path, Path], argv: list[str], message: str
+) -> None:
+    bench, scores = files
+    argv = [str(bench) if a == "BENCH" else str(scores) if a == "SCORES" else a for a in argv]
+    code, _, err = run(capsys, *argv)
+    assert code == 1 and message in err
+
+
+@pytest.mark.skipif(not HAS_MPL, reason="matplotlib is not installed")
+@pytest.mark.parametrize("kind", ["score-vs-accuracy", "kernels", "histogram", "replay"])
+def test_plots(
+    capsys: pytest.CaptureFixture[str], files: tuple[Path, Path], tmp_path: Path, kind: str
+) -> None:
+    bench, scores = files
+    out = tmp_path / f"{kind}.png"
+    code, _, _ = run(
+        capsys,
+        "plot",
+        kind,
+        "--benchmark",
+        str(bench),
+        "--scores",
+        str(scores),
+        "--out",
+        str(out),
+        "--n-runs",
+        "20",
+        "--n-samples",
+        "10,30",
+        "--per-band",
+        "1",
+    )
+    assert code == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_missing_matplotlib_is_a_clear_error(
+    capsys: pytest.CaptureFixture[str],
+    files: tuple[Path, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import builtins
+
+    real = builtins.__import__
+
+    def fake(name: str, *args: object, **kwargs: object) -> object:
+        if name.startswith("matplotlib"):
+            raise ImportError(name)
+        return real(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builtins, "__import__", fake)
+    monkeypatch.setattr("importlib.import_module", lambda name: fake(name))
+    bench, _scores = files
+    code, _, err = run(
+        capsys, "plot", "replay", "--benchmark", str(bench), "--out", str(tmp_path / "x.png")
+    )
+    assert code == 1 and "naswot[plot]" in err
