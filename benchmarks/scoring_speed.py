@@ -35,8 +35,12 @@ from naswot.proxies import log_abs_det
 from naswot.spaces import Cell201, NasBench201Space
 from naswot.testing.reference import reference_naswot
 
-DATA = Path(os.environ.get("NASWOT_TEST_DATA", Path(__file__).resolve().parents[2] / "shared"
-                           / "data")) / "cifar10-jpeg-yoongikim"
+DATA = (
+    Path(
+        os.environ.get("NASWOT_TEST_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+    )
+    / "cifar10-jpeg-yoongikim"
+)
 
 
 def conv_flops(cell: Cell201, batch: int, channels: int = 16, n_cells: int = 5) -> float:
@@ -65,8 +69,10 @@ def matmul_gflops(dtype: torch.dtype, n: int = 4096, repeats: int = 3) -> float:
 
 def summary(name: str, seconds: list[float]) -> str:
     q = np.quantile(seconds, [0.25, 0.5, 0.75])
-    return (f"{name:<14} {len(seconds) / sum(seconds):7.2f} cells/s   median {q[1]:.3f} s   "
-            f"IQR {q[0]:.3f}-{q[2]:.3f} s")
+    return (
+        f"{name:<14} {len(seconds) / sum(seconds):7.2f} cells/s   median {q[1]:.3f} s   "
+        f"IQR {q[0]:.3f}-{q[2]:.3f} s"
+    )
 
 
 def main() -> None:
@@ -121,19 +127,28 @@ def main() -> None:
     for name in scorers:
         ratio = ref_total / sum(times[name])
         ratio_median = statistics.median(times["reference"]) / statistics.median(times[name])
-        finite = [(a, b) for a, b in zip(scores["reference"], scores[name], strict=True)
-                  if math.isfinite(a) or math.isfinite(b)]
+        finite = [
+            (a, b)
+            for a, b in zip(scores["reference"], scores[name], strict=True)
+            if math.isfinite(a) or math.isfinite(b)
+        ]
         diff = max((abs(a - b) for a, b in finite), default=0.0)
-        same_inf = all((a == -math.inf) == (b == -math.inf)
-                       for a, b in zip(scores["reference"], scores[name], strict=True))
-        print(f"{name}: speed-up {ratio:.2f}x (total), {ratio_median:.2f}x (median); "
-              f"max |score - reference| {diff:.2e}; same -inf cells: {same_inf}")
+        same_inf = all(
+            (a == -math.inf) == (b == -math.inf)
+            for a, b in zip(scores["reference"], scores[name], strict=True)
+        )
+        print(
+            f"{name}: speed-up {ratio:.2f}x (total), {ratio_median:.2f}x (median); "
+            f"max |score - reference| {diff:.2e}; same -inf cells: {same_inf}"
+        )
     for name, seconds in times.items():
         rate = work / sum(seconds)
         ceiling = ceiling16 if "bf16" in name else ceiling32
         kind = "bf16" if "bf16" in name else "fp32"
-        print(f"{name:<14} {rate:7.1f} GFLOP/s = {100 * rate / ceiling:5.1f}% of a {kind} "
-              f"matmul ({ceiling:.0f} GFLOP/s)")
+        print(
+            f"{name:<14} {rate:7.1f} GFLOP/s = {100 * rate / ceiling:5.1f}% of a {kind} "
+            f"matmul ({ceiling:.0f} GFLOP/s)"
+        )
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS: {rss:.0f} MiB")
 

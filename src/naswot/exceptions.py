@@ -11,6 +11,7 @@ __all__ = [
     "BenchmarkError",
     "DataError",
     "DatasetNotFoundError",
+    "Interrupted",
     "InvalidParameterError",
     "MissingDependencyError",
     "NaswotError",
@@ -74,6 +75,18 @@ class BenchmarkError(NaswotError, ValueError):
 
 class StoreError(NaswotError):
     """The result store cannot be opened or is not a naswot store."""
+
+
+class Interrupted(NaswotError):
+    """A job was asked to stop (Ctrl-C); what it finished is kept."""
+
+    def __init__(self, done: int, total: int) -> None:
+        self.done = done
+        self.total = total
+        super().__init__(
+            f"Interrupted after {done} of {total} architectures; finished results are in the "
+            "store: run the same command again to resume."
+        )
 
 
 class ScoringError(NaswotError, RuntimeError):

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from naswot._seeding import derive_seed, torch_seeded
 from naswot._version import __version__
 from naswot.data.batch import Batch
-from naswot.exceptions import InvalidParameterError, NaswotError
+from naswot.exceptions import Interrupted, InvalidParameterError, NaswotError, ScoringError
 from naswot.fast import FastScorer
 from naswot.networks import NetworkBuilder
 from naswot.proxies import Proxy, ScoreResult, Status, log_abs_det
@@ -103,7 +103,20 @@ def score_one(
             result = _fast_result(fast, arch, batch, model)
     except KeyboardInterrupt:
         raise
+    except torch.cuda.OutOfMemoryError as e:
+        # A smaller batch changes the score (train-mode BatchNorm), so this is not retried.
+        message = (
+            f"CUDA out of memory at batch size {batch.size}; try --batch-size "
+            f"{max(2, batch.size // 2)} for the whole job (scores of different batch sizes are "
+            f"not comparable): {e}"
+        )
+        if on_error == "raise":
+            raise ScoringError(message) from e
+        log.warning("Scoring %s failed: %s", space.key(arch), message)
+        result = ScoreResult(score=None, status=Status.ERROR, error=message)
+        torch.cuda.empty_cache()
     except Exception as e:
+        # The 'record' policy keeps the message as the row's error: never a 0 or a NaN.
         if on_error == "raise":
             raise
         message = str(e) if isinstance(e, NaswotError) else f"{type(e).__name__}: {e}"
@@ -155,6 +168,7 @@ def score_architectures(
     progress: bool = False,
     on_record: Callable[[ScoreRecord], None] | None = None,
     fast: FastScorer | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> list[ScoreRecord]:
     """Scores architectures (given by key) one by one, writing each result through the store.
 
@@ -173,6 +187,8 @@ def score_architectures(
         fast: a fast scorer for ``space`` implementing ``proxy`` (see ``naswot.fast``); its
             bf16 precision is stored as its own variant (``default+bf16``), never mixed with
             exact scores.
+        stop: asked before each architecture; when it returns True, scoring stops with
+            :class:`~naswot.exceptions.Interrupted` (everything scored so far is in the store).
 
     Returns:
         One record per key, in input order (duplicates included).
@@ -191,6 +207,8 @@ def score_architectures(
     for arch in tqdm(
         archs, desc=f"scoring ({proxy.name})", unit="arch", disable=not progress, dynamic_ncols=True
     ):
+        if stop is not None and stop():
+            raise Interrupted(len(records), len(archs))
         key = space.key(arch)
         record = done.get(key)
         if record is None:

@@ -6,8 +6,11 @@ import argparse
 import json
 import math
 import platform
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -175,19 +178,50 @@ def score_keys(
         return records
     if args.threads:
         torch.set_num_threads(args.threads)
-    return score_architectures(
-        keys,
-        space=job.space,
-        builder=job.builder,
-        proxy=job.proxy,
-        batch=job.batch,
-        seed=job.seed,
-        store=store,
-        device=job.device,
-        progress=progress,
-        fast=job.fast,
-        on_record=on_record,
-    )
+    with stop_on_sigint(quiet=args.quiet) as stop:
+        return score_architectures(
+            keys,
+            space=job.space,
+            builder=job.builder,
+            proxy=job.proxy,
+            batch=job.batch,
+            seed=job.seed,
+            store=store,
+            device=job.device,
+            progress=progress,
+            fast=job.fast,
+            on_record=on_record,
+            stop=stop,
+        )
+
+
+@contextmanager
+def stop_on_sigint(*, quiet: bool) -> Iterator[Callable[[], bool]]:
+    """While active, a first Ctrl-C asks scoring to stop after the current architecture.
+
+    Yields the ``stop`` callable for :func:`naswot.scoring.score_architectures`; a second Ctrl-C
+    interrupts at once. Outside the main thread it changes nothing.
+    """
+    requested = [False]
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: requested[0]
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        if requested[0]:
+            raise KeyboardInterrupt
+        requested[0] = True
+        if not quiet:
+            print(
+                "\nnaswot: stopping after the current architecture (Ctrl-C again to stop now)",
+                file=sys.stderr,
+            )
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield lambda: requested[0]
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def resolve_device(name: str) -> torch.device:

@@ -9,8 +9,18 @@ import traceback
 from collections.abc import Sequence
 
 from naswot._version import __version__
-from naswot.cli import _data, _evaluate, _evolve, _list, _plot, _replay, _score, _search
-from naswot.exceptions import NaswotError
+from naswot.cli import (
+    _bench,
+    _data,
+    _evaluate,
+    _evolve,
+    _list,
+    _plot,
+    _replay,
+    _score,
+    _search,
+)
+from naswot.exceptions import Interrupted, NaswotError
 
 __all__ = ["build_parser", "main"]
 
@@ -24,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"naswot {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (_score, _search, _evaluate, _replay, _evolve, _plot, _data, _list):
+    for module in (_score, _search, _evaluate, _replay, _evolve, _plot, _bench, _data, _list):
         module.add_parser(commands)
     return parser
 
@@ -37,6 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.run(args)
         return code
+    except Interrupted as e:
+        print(f"naswot: {e}", file=sys.stderr)
+        return 130
     except NaswotError as e:
         if args.debug:
             traceback.print_exc()
