@@ -231,7 +231,8 @@ def test_tuple_outputs_use_the_first_tensor() -> None:
     assert naswot.score(Pair(), X).score == pytest.approx(math.log(4.0))
 
 
-@pytest.mark.parametrize("name", PROXIES.names())
+# The other registered proxies are checked in test_zero_cost_conformance.py (with labels).
+@pytest.mark.parametrize("name", ["naswot"])
 def test_registered_proxies_conform(name: str) -> None:
     factory = PROXIES.get(name)
     cell = NasBench201Space().sample(np.random.default_rng(0))

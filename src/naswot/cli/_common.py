@@ -21,11 +21,12 @@ from naswot._version import __version__
 from naswot.data import DATASETS, Batch, default_data_dir, find_dataset, load_batch
 from naswot.exceptions import InvalidParameterError, NaswotError
 from naswot.fast import FAST_SCORERS, PRECISIONS, FastScorer
-from naswot.networks import NETWORKS, NetworkBuilder
+from naswot.networks import NetworkBuilder
 from naswot.parallel import BACKENDS, ScoringJob, score_parallel
 from naswot.proxies import PROXIES, Naswot, Proxy
 from naswot.scoring import ScoreRecord, score_architectures
-from naswot.spaces import SPACES, SearchSpace
+from naswot.spaces import SearchSpace
+from naswot.spaces.custom import resolve_space as custom_resolve_space
 from naswot.store import ResultStore, default_store_path
 
 
@@ -42,7 +43,12 @@ def positive_int(text: str) -> int:
 
 def add_scoring_options(p: argparse.ArgumentParser) -> None:
     """Options every scoring command takes."""
-    p.add_argument("--space", default="nb201", help="search space (default: nb201)")
+    p.add_argument(
+        "--space",
+        default="nb201",
+        help="search space: a name from `naswot list spaces` (default: nb201) or "
+        "module:attribute for your own space (docs/spaces.md)",
+    )
     p.add_argument("--proxy", default="naswot", help="proxy (default: naswot)")
     p.add_argument(
         "--variant",
@@ -117,8 +123,8 @@ def add_scoring_options(p: argparse.ArgumentParser) -> None:
 
 
 def resolve_space(name: str) -> tuple[SearchSpace[Any], NetworkBuilder]:
-    """The space and its network builder registered under ``name``."""
-    return SPACES.get(name), NETWORKS.get(name)
+    """The space and builder registered under ``name``, or of a ``module:attribute`` spec."""
+    return custom_resolve_space(name)
 
 
 def resolve_proxy(name: str, variant: str) -> Proxy:
@@ -136,7 +142,12 @@ def resolve_fast(
     args: argparse.Namespace, space: SearchSpace[Any], proxy: Proxy
 ) -> FastScorer | None:
     """The fast scorer the options ask for, or None for the module engine."""
-    available = isinstance(proxy, Naswot) and proxy.gate is None and space.name in FAST_SCORERS
+    available = (
+        isinstance(proxy, Naswot)
+        and proxy.gate is None
+        and proxy.variant in ("default", "official")
+        and space.name in FAST_SCORERS
+    )
     if args.engine == "fast" and not available:
         raise InvalidParameterError(
             f"No fast scorer for proxy {proxy.name!r} on space {space.name!r}; use --engine module."

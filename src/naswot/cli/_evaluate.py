@@ -41,6 +41,12 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
     p.add_argument("--dataset", default="cifar10", help="cifar10, cifar100 or imagenet16-120")
     p.add_argument("--split", choices=["test", "val"], default="test")
     p.add_argument(
+        "--column",
+        default=None,
+        help="the benchmark's accuracy column, instead of --dataset/--split (for "
+        "tables of other spaces, e.g. val_accuracy)",
+    )
+    p.add_argument(
         "--sample",
         type=_common.positive_int,
         default=None,
@@ -56,9 +62,14 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
 def run(args: argparse.Namespace) -> int:
     """Prints the correlation report."""
     space, _ = _common.resolve_space(args.space)
-    column = accuracy_column(args.dataset, args.split)
+    column = args.column or accuracy_column(args.dataset, args.split)
     scores = load_scores(args.scores, space)
     table = load_table(args.benchmark, space)
+    if column not in table.metrics:
+        raise InvalidParameterError(
+            f"The benchmark {table.path} has no column {column!r} (columns: "
+            f"{', '.join(table.metrics)})."
+        )
     keys = [k for k in scores.scores if k in table.rows and column in table.rows[k]]
     failed = [k for k in scores.failed if k in table.rows]
     missing = len(scores) - len(keys) - len(failed)

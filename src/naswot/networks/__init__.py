@@ -6,10 +6,21 @@ from typing import Any, Protocol
 
 from torch import nn
 
+from naswot.networks.nasbench101 import NB101Network, build_nb101
 from naswot.networks.nasbench201 import NB201Network, build_nb201
+from naswot.networks.natsbench_sss import NatsSizeNetwork, build_nats_sss
 from naswot.registry import Registry
 
-__all__ = ["NETWORKS", "NB201Network", "NetworkBuilder", "build_nb201"]
+__all__ = [
+    "NETWORKS",
+    "NB101Network",
+    "NB201Network",
+    "NatsSizeNetwork",
+    "NetworkBuilder",
+    "build_nats_sss",
+    "build_nb101",
+    "build_nb201",
+]
 
 
 class NetworkBuilder(Protocol):
@@ -23,3 +34,5 @@ class NetworkBuilder(Protocol):
 # Registered under the same names as the spaces in naswot.spaces.SPACES.
 NETWORKS: Registry[NetworkBuilder] = Registry("network builder")
 NETWORKS.add("nb201", build_nb201)
+NETWORKS.add("nb101", build_nb101)
+NETWORKS.add("nats-sss", build_nats_sss)

@@ -27,14 +27,20 @@ from torch import nn
 from naswot.data.batch import Batch
 from naswot.exceptions import InvalidParameterError, NaswotError, ScoringError
 from naswot.proxies._base import ScoreResult, Status
+from naswot.proxies._common import failures_as_scoring_errors, noise_like
 from naswot.proxies._hooks import ModuleKernels, is_official_relu, is_rectifier, record_kernels
 from naswot.proxies._kernel import log_abs_det
 
 __all__ = ["VARIANTS", "Naswot", "naswot_kernel", "score"]
 
+# Which modules each variant hooks. ``relu_forward_all`` also turns the on-path gate off,
+# ``noise`` replaces the batch by N(0, 1) inputs and ``normalised`` divides K by N_A.
 VARIANTS: dict[str, Callable[[nn.Module], bool]] = {
     "default": is_rectifier,
     "official": is_official_relu,
+    "relu_forward_all": is_rectifier,
+    "noise": is_rectifier,
+    "normalised": is_rectifier,
 }
 
 
@@ -45,9 +51,19 @@ class Naswot:
         variant: ``default`` counts each rectifier once per call, as Eq. 1 defines; ``official``
             also hooks every module whose type name contains "ReLU" (e.g. ``ReLUConvBN``), which
             counts conv-path ReLUs twice, as the official code does, so absolute scores match it.
+            ``relu_forward_all`` is the forward-only port of NASLib and MASE (``naswot_relu``):
+            every rectifier counts, on the output path or not (the gate is off). ``noise`` scores
+            N(0, 1) inputs of the batch's shape instead of the batch (the ZenNAS/AZ-NAS
+            practice; the weights are the network's own). ``normalised`` divides K by N_A before
+            the log-determinant (issue #20 of the official repository): ``log|K / N_A| =
+            log|K| - B log N_A``, which removes the advantage of merely having more units.
         gate: count only rectifiers on a path to the output (True), all hooked ones (False), or
             decide per model (None): models with ``naswot_all_activations_on_output_path = True``
-            skip the gate, since it would keep every rectifier anyway.
+            skip the gate, since it would keep every rectifier anyway. ``relu_forward_all``
+            always runs without it (``gate=True`` is refused).
+        seed: the seed of the ``noise`` inputs, drawn as
+            ``torch.randn(shape, generator=torch.Generator().manual_seed(seed))`` on the CPU and
+            moved to the batch's device (other variants draw nothing).
 
     Example:
         >>> import torch, naswot
@@ -59,16 +75,28 @@ class Naswot:
 
     name = "naswot"
     higher_is_better = True
+    needs_labels = False
+    needs_classes = False
     variants = tuple(VARIANTS)
 
-    def __init__(self, variant: str = "default", *, gate: bool | None = None) -> None:
+    def __init__(
+        self, variant: str = "default", *, gate: bool | None = None, seed: int = 0
+    ) -> None:
         if variant not in VARIANTS:
             raise InvalidParameterError(
                 f"The 'variant' parameter of Naswot must be one of {sorted(VARIANTS)}. "
                 f"Got {variant!r} instead."
             )
+        if variant == "relu_forward_all":
+            if gate:
+                raise InvalidParameterError(
+                    "The 'gate' parameter of Naswot must be False or None for the variant "
+                    "'relu_forward_all' (it counts every ReLU). Got True instead."
+                )
+            gate = False
         self.variant = variant
         self.gate = gate
+        self.seed = seed
 
     def __call__(self, model: nn.Module, batch: Batch, /) -> ScoreResult:
         """Scores ``model`` on ``batch``; raises ScoringError when it cannot."""
@@ -82,14 +110,19 @@ class Naswot:
             )
         if not torch.isfinite(inputs).all():
             raise ScoringError("The batch holds NaN or infinite values.")
-        with _train_mode_without_side_effects(model):
+        if self.variant == "noise":
+            inputs = noise_like(inputs, self.seed)
+        with _train_mode_without_side_effects(model), failures_as_scoring_errors(self.name):
             kernel, n_units, n_calls = _kernel(model, inputs, VARIANTS[self.variant], gate=gate)
+        if self.variant == "normalised":
+            kernel = kernel / n_units
         value = log_abs_det(kernel)
         status = Status.OK if value != -float("inf") else Status.SINGULAR
         return ScoreResult(score=value, status=status, n_units=n_units, n_activations=n_calls)
 
     def __repr__(self) -> str:
-        return f"Naswot(variant={self.variant!r}, gate={self.gate!r})"
+        seed = f", seed={self.seed!r}" if self.variant == "noise" else ""
+        return f"Naswot(variant={self.variant!r}, gate={self.gate!r}{seed})"
 
 
 def naswot_kernel(
@@ -191,7 +224,7 @@ def score(
     Args:
         model: the (untrained) network; its rectifiers must be modules (``nn.ReLU`` etc.).
         batch: a :class:`~naswot.data.Batch` or an input tensor of shape (B, ...), B >= 2.
-        variant: ``default`` or ``official`` (see :class:`Naswot`).
+        variant: a name in ``Naswot.variants`` (see :class:`Naswot`).
         gate: see :class:`Naswot`.
         on_error: ``raise`` a ScoringError, or ``record`` it as a result with status ``error``.
 

@@ -1,0 +1,223 @@
+"""Shared plumbing of the zero-cost proxies: modes, hooks, labels, weights and failure handling.
+
+Every proxy runs inside :func:`scoring_state`, which restores the modules' modes and BatchNorm
+running statistics, and inside :func:`failures_as_scoring_errors`, which turns PyTorch errors into
+:class:`~naswot.exceptions.ScoringError` (CUDA out-of-memory errors pass through unchanged: the
+caller records them with advice). Gradients are taken with ``torch.autograd.grad``, so no proxy
+leaves ``.grad`` tensors on the parameters.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Protocol
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from naswot.data.batch import Batch
+from naswot.exceptions import InvalidParameterError, NaswotError, ScoringError
+from naswot.proxies._base import ProxyFactory, ScoreResult, Status
+
+__all__ = [
+    "WEIGHTED",
+    "ProxyClass",
+    "check_variant",
+    "cross_entropy",
+    "failures_as_scoring_errors",
+    "finite_result",
+    "first_tensor",
+    "forward_hooks",
+    "inputs_of",
+    "layer_weights",
+    "noise_like",
+    "scoring_state",
+    "weight_gradients",
+]
+
+# The "prunable" layers of the pruning-at-initialisation literature: their weights are scored.
+WEIGHTED: tuple[type[nn.Module], ...] = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
+
+Hook = Callable[[nn.Module, tuple[object, ...], object], object]
+
+
+class ProxyClass(ProxyFactory, Protocol):
+    """A registered proxy class: its own factory, plus what the network and batch must provide.
+
+    Attributes:
+        name: the registered name.
+        higher_is_better: the orientation of the score.
+        needs_labels: the batch must carry targets (cross-entropy or per-class proxies).
+        needs_classes: build the network with the dataset's number of classes (not 1 output).
+    """
+
+    name: str
+    higher_is_better: bool
+    needs_labels: bool
+    needs_classes: bool
+
+
+def check_variant(owner: str, variant: str, variants: Sequence[str]) -> str:
+    """Returns ``variant`` if ``owner`` knows it; raises InvalidParameterError otherwise."""
+    if variant not in variants:
+        raise InvalidParameterError(
+            f"The 'variant' parameter of {owner} must be one of {sorted(variants)}. "
+            f"Got {variant!r} instead."
+        )
+    return variant
+
+
+def first_tensor(output: object) -> torch.Tensor:
+    """The model output, or the first element of a tuple/list output."""
+    if isinstance(output, torch.Tensor):
+        return output
+    if isinstance(output, tuple | list) and output and isinstance(output[0], torch.Tensor):
+        return output[0]
+    raise ScoringError(
+        f"The model returned {type(output).__name__}; proxies need a tensor, or a tuple/list "
+        "whose first element is the output tensor."
+    )
+
+
+def inputs_of(batch: Batch, proxy: str, *, min_size: int = 1) -> torch.Tensor:
+    """The batch inputs, checked: at least ``min_size`` inputs, all finite."""
+    x = batch.inputs
+    if x.dim() < 2 or x.shape[0] < min_size:
+        raise ScoringError(
+            f"{proxy} needs a batch of at least {min_size} inputs, got shape {tuple(x.shape)}."
+        )
+    if not torch.isfinite(x).all():
+        raise ScoringError("The batch holds NaN or infinite values.")
+    return x
+
+
+def noise_like(x: torch.Tensor, seed: int, *, n: int | None = None) -> torch.Tensor:
+    """N(0, 1) inputs of the shape of ``x`` (or of ``n`` such inputs), drawn from ``seed``.
+
+    The draw is ``torch.randn(shape, generator=torch.Generator().manual_seed(seed))`` on the CPU
+    in float32, then moved to ``x``'s device and dtype, so it is the same on every device.
+    """
+    shape = (x.shape[0] if n is None else n, *x.shape[1:])
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(shape, generator=generator).to(device=x.device, dtype=x.dtype)
+
+
+def layer_weights(model: nn.Module) -> list[torch.Tensor]:
+    """The weights of the convolution and linear modules of ``model``, in module order."""
+    weights: list[torch.Tensor] = []
+    for m in model.modules():
+        if isinstance(m, nn.Conv1d | nn.Conv2d | nn.Conv3d | nn.Linear):
+            weights.append(m.weight)
+    return weights
+
+
+def cross_entropy(
+    output: torch.Tensor, batch: Batch, proxy: str, *, reduction: str = "mean"
+) -> torch.Tensor:
+    """The cross-entropy of ``output`` (B, n_classes) against the batch's labels.
+
+    Raises:
+        ScoringError: without labels, or when the network has too few outputs for them.
+    """
+    targets = labels_of(batch, output, proxy)
+    return F.cross_entropy(output, targets, reduction=reduction)
+
+
+def labels_of(batch: Batch, output: torch.Tensor, proxy: str) -> torch.Tensor:
+    """The batch's labels, checked against the network's number of outputs."""
+    if batch.targets is None:
+        raise ScoringError(
+            f"{proxy} needs labels, but the batch has none (e.g. a noise batch); score it on a "
+            "labelled dataset."
+        )
+    targets = batch.targets.to(output.device)
+    n = output.shape[1] if output.dim() == 2 else 0
+    if n < 2 or int(targets.max()) >= n or int(targets.min()) < 0:
+        raise ScoringError(
+            f"{proxy} needs one output per class: the network has output shape "
+            f"{tuple(output.shape)} but the labels go up to {int(targets.max())}; build the "
+            "network with the dataset's number of classes."
+        )
+    return targets
+
+
+def weight_gradients(
+    model: nn.Module, x: torch.Tensor, batch: Batch, proxy: str
+) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """The conv/linear weights (detached) and the mean cross-entropy's gradients w.r.t. them.
+
+    Weights that the loss does not depend on get a zero gradient.
+    """
+    weights = layer_weights(model)
+    if not weights:
+        raise ScoringError(f"{proxy} needs convolution or linear layers; the model has none.")
+    with torch.enable_grad():
+        loss = cross_entropy(first_tensor(model(x)), batch, proxy)
+        grads = torch.autograd.grad(loss, weights, allow_unused=True)
+    pairs = zip(weights, grads, strict=True)
+    return [w.detach() for w in weights], [
+        torch.zeros_like(w) if g is None else g for w, g in pairs
+    ]
+
+
+@contextmanager
+def scoring_state(model: nn.Module, *, train: bool) -> Iterator[None]:
+    """Puts ``model`` in train (batch-statistics BatchNorm) or eval mode while scoring.
+
+    On exit the modules' modes and the BatchNorm buffers (running statistics) are restored.
+    """
+    modes = {m: m.training for m in model.modules()}
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._NormBase)]
+    saved = [{n: b.clone() for n, b in m.named_buffers(recurse=False)} for m in norms]
+    model.train(train)
+    try:
+        yield
+    finally:
+        for m, mode in modes.items():
+            m.training = mode
+        with torch.no_grad():
+            for m, buffers in zip(norms, saved, strict=True):
+                for n, b in buffers.items():
+                    getattr(m, n).copy_(b)
+
+
+@contextmanager
+def forward_hooks(
+    model: nn.Module, select: Callable[[nn.Module], bool], hook: Hook
+) -> Iterator[int]:
+    """Registers ``hook`` as a forward hook on every selected module; removes them all on exit.
+
+    Yields:
+        The number of hooked modules.
+    """
+    handles = [m.register_forward_hook(hook) for m in model.modules() if select(m)]
+    try:
+        yield len(handles)
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+@contextmanager
+def failures_as_scoring_errors(proxy: str) -> Iterator[None]:
+    """Re-raises PyTorch/NumPy failures as ScoringError naming ``proxy`` (CUDA OOM passes)."""
+    try:
+        yield
+    except (NaswotError, torch.cuda.OutOfMemoryError):
+        raise
+    except (RuntimeError, ValueError, TypeError, IndexError, ZeroDivisionError) as e:
+        raise ScoringError(f"{proxy} failed: {type(e).__name__}: {e}") from e
+
+
+def finite_result(value: float | torch.Tensor, proxy: str) -> ScoreResult:
+    """An ``ok`` result for a finite ``value``; a non-finite value raises ScoringError."""
+    score = float(value)
+    if not math.isfinite(score):
+        raise ScoringError(
+            f"{proxy} gave a non-finite score ({score}): the computation overflowed or divided "
+            "by zero for this network."
+        )
+    return ScoreResult(score=score, status=Status.OK)

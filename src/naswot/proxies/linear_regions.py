@@ -1,0 +1,75 @@
+"""The number of linear regions (``linear_regions``), TE-NAS's expressivity term.
+
+Chen, Gong, Wang, "Neural Architecture Search on ImageNet in Four GPU Hours: A Theoretically
+Inspired Perspective" (TE-NAS), ICLR 2021, arXiv 2102.11535.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from naswot.data.batch import Batch
+from naswot.exceptions import ScoringError
+from naswot.proxies._base import ScoreResult
+from naswot.proxies._common import (
+    check_variant,
+    failures_as_scoring_errors,
+    finite_result,
+    first_tensor,
+    inputs_of,
+    scoring_state,
+)
+from naswot.proxies._hooks import is_rectifier, record_kernels
+
+__all__ = ["LinearRegions", "count_patterns"]
+
+
+class LinearRegions:
+    """``R = |{ c(x_i) : i = 1..B }|``: distinct activation patterns in the batch; higher is better.
+
+    A ReLU network is linear on each region of input space where its activation pattern ``c(x)``
+    (the on/off state of every rectified unit) is constant, so the number of distinct patterns
+    among B samples estimates the number of linear regions the samples visit (TE-NAS's R_N). Two
+    inputs share a pattern exactly when they agree on all N_A units, i.e. when the NASWOT kernel
+    entry ``K[i, j] = N_A``; this is how patterns are compared (exact integers, no storage of the
+    codes). BatchNorm runs in train mode.
+
+    Not faithful to TE-NAS's setting: TE-NAS counts on a narrow copy of the network (1 channel)
+    with thousands of small inputs, so that patterns collide; a full-width network on a real
+    batch gives B distinct patterns for almost every architecture (the score saturates at B).
+    Score a narrow network (build it that way) with many small inputs to follow the paper.
+    """
+
+    name = "linear_regions"
+    higher_is_better = True
+    needs_labels = False
+    needs_classes = False
+    variants: ClassVar[tuple[str, ...]] = ("default",)
+
+    def __init__(self, variant: str = "default") -> None:
+        self.variant = check_variant("LinearRegions", variant, self.variants)
+
+    def __call__(self, model: nn.Module, batch: Batch, /) -> ScoreResult:
+        """Scores ``model`` on ``batch``."""
+        x = inputs_of(batch, self.name, min_size=2)
+        with scoring_state(model, train=True), failures_as_scoring_errors(self.name):
+            return finite_result(count_patterns(model, x), self.name)
+
+    def __repr__(self) -> str:
+        return "LinearRegions()"
+
+
+def count_patterns(model: nn.Module, x: torch.Tensor) -> int:
+    """The number of distinct activation patterns of ``model``'s rectifiers over the inputs x."""
+    with record_kernels(model, is_rectifier) as record, torch.no_grad():
+        first_tensor(model(x))
+    if not record.kernels:
+        raise ScoringError("linear_regions: none of the rectifier modules ran.")
+    kernel = torch.stack(list(record.kernels.values())).sum(0)
+    same = kernel == float(sum(record.units.values()))  # (B, B): identical patterns
+    # The number of classes of "same pattern": count the inputs that no earlier input matches.
+    earlier = torch.tril(same, diagonal=-1).any(dim=1)
+    return int((~earlier).sum())

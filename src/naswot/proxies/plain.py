@@ -1,0 +1,53 @@
+"""The plain saliency (``plain``): gradient times weight, summed over all weights.
+
+The first-order saliency of Mozer & Smolensky ("Skeletonization", NeurIPS 1989), named "plain"
+by Abdelfattah et al., ICLR 2021, and one of the 13 proxies of NAS-Bench-Suite-Zero.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from torch import nn
+
+from naswot.data.batch import Batch
+from naswot.proxies._base import ScoreResult
+from naswot.proxies._common import (
+    check_variant,
+    failures_as_scoring_errors,
+    finite_result,
+    inputs_of,
+    scoring_state,
+    weight_gradients,
+)
+
+__all__ = ["Plain"]
+
+
+class Plain:
+    """``S = sum over conv/linear weights of dL/dw * w`` (signed); higher is better.
+
+    L is the mean cross-entropy of the batch against its labels (``needs_labels``; the network has
+    one output per class, ``needs_classes``), with BatchNorm in train mode (batch statistics), as
+    foresight scores it. Unlike snip there is no absolute value, so terms can cancel.
+    """
+
+    name = "plain"
+    higher_is_better = True
+    needs_labels = True
+    needs_classes = True
+    variants: ClassVar[tuple[str, ...]] = ("default",)
+
+    def __init__(self, variant: str = "default") -> None:
+        self.variant = check_variant("Plain", variant, self.variants)
+
+    def __call__(self, model: nn.Module, batch: Batch, /) -> ScoreResult:
+        """Scores ``model`` on the labelled ``batch``."""
+        x = inputs_of(batch, self.name)
+        with scoring_state(model, train=True), failures_as_scoring_errors(self.name):
+            weights, grads = weight_gradients(model, x, batch, self.name)
+            total = sum(float((g * w).sum()) for g, w in zip(grads, weights, strict=True))
+            return finite_result(total, self.name)
+
+    def __repr__(self) -> str:
+        return "Plain()"

@@ -1,0 +1,53 @@
+"""Connection sensitivity (``snip``), summed over all weights.
+
+Lee, Ajanthan, Torr, "SNIP: Single-shot Network Pruning based on Connection Sensitivity", ICLR
+2019; used as a NAS proxy by Abdelfattah et al., ICLR 2021.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from torch import nn
+
+from naswot.data.batch import Batch
+from naswot.proxies._base import ScoreResult
+from naswot.proxies._common import (
+    check_variant,
+    failures_as_scoring_errors,
+    finite_result,
+    inputs_of,
+    scoring_state,
+    weight_gradients,
+)
+
+__all__ = ["Snip"]
+
+
+class Snip:
+    """``S = sum over conv/linear weights of |dL/dw * w|``; higher is better.
+
+    L is the mean cross-entropy of the batch against its labels (``needs_labels``; the network has
+    one output per class, ``needs_classes``), with BatchNorm in train mode (batch statistics), as
+    foresight scores it. The per-weight saliency is SNIP's ``|g * c|`` at mask c = 1.
+    """
+
+    name = "snip"
+    higher_is_better = True
+    needs_labels = True
+    needs_classes = True
+    variants: ClassVar[tuple[str, ...]] = ("default",)
+
+    def __init__(self, variant: str = "default") -> None:
+        self.variant = check_variant("Snip", variant, self.variants)
+
+    def __call__(self, model: nn.Module, batch: Batch, /) -> ScoreResult:
+        """Scores ``model`` on the labelled ``batch``."""
+        x = inputs_of(batch, self.name)
+        with scoring_state(model, train=True), failures_as_scoring_errors(self.name):
+            weights, grads = weight_gradients(model, x, batch, self.name)
+            total = sum(float((g * w).abs().sum()) for g, w in zip(grads, weights, strict=True))
+            return finite_result(total, self.name)
+
+    def __repr__(self) -> str:
+        return "Snip()"
