@@ -52,6 +52,7 @@ class ScoringJob:
     seed: int
     device: str = "cpu"
     fast: FastScorer | None = None
+    n_classes: int = 1
 
 
 def score_chunk(
@@ -72,6 +73,7 @@ def score_chunk(
             store=store,
             device=job.device,
             fast=job.fast,
+            n_classes=job.n_classes,
         )
     finally:
         if store is not None:

@@ -83,6 +83,7 @@ def score_one(
     device: torch.device,
     on_error: Literal["raise", "record"] = "record",
     fast: FastScorer | None = None,
+    n_classes: int = 1,
 ) -> tuple[ScoreResult, float]:
     """Builds a fresh network for ``arch`` (seeded per architecture) and scores it.
 
@@ -95,7 +96,7 @@ def score_one(
     start = time.perf_counter()
     try:
         with torch_seeded(derive_seed(seed, space.name, space.key(arch)), devices=[device]):
-            model = builder(arch, n_classes=1) if fast is None else fast.draw_weights(arch)
+            model = builder(arch, n_classes=n_classes) if fast is None else fast.draw_weights(arch)
         if fast is None:
             model.to(device)
             result = proxy(model, batch)
@@ -169,6 +170,7 @@ def score_architectures(
     on_record: Callable[[ScoreRecord], None] | None = None,
     fast: FastScorer | None = None,
     stop: Callable[[], bool] | None = None,
+    n_classes: int = 1,
 ) -> list[ScoreRecord]:
     """Scores architectures (given by key) one by one, writing each result through the store.
 
@@ -187,6 +189,8 @@ def score_architectures(
         fast: a fast scorer for ``space`` implementing ``proxy`` (see ``naswot.fast``); its
             bf16 precision is stored as its own variant (``default+bf16``), never mixed with
             exact scores.
+        n_classes: outputs of the networks' heads (1 for NASWOT, as the paper; the dataset's
+            classes for proxies with ``needs_classes``).
         stop: asked before each architecture; when it returns True, scoring stops with
             :class:`~naswot.exceptions.Interrupted` (everything scored so far is in the store).
 
@@ -225,6 +229,7 @@ def score_architectures(
                 on_error=on_error,
                 fingerprint=fingerprint,
                 fast=fast,
+                n_classes=n_classes,
             )
             done[key] = record
         else:
@@ -263,6 +268,7 @@ def _score_through_store(
     on_error: Literal["raise", "record"],
     fingerprint: str,
     fast: FastScorer | None,
+    n_classes: int,
 ) -> ScoreRecord:
     variant = stored_variant(proxy, fast)
     store_key = ScoreKey(
@@ -292,6 +298,7 @@ def _score_through_store(
         device=device,
         on_error=on_error,
         fast=fast,
+        n_classes=n_classes,
     )
     if store is not None:
         store.put(

@@ -338,3 +338,38 @@ def test_workers_give_the_serial_scores(capsys: pytest.CaptureFixture[str], tmp_
         assert code == 0
         outs.append([(r["arch"], r["score"]) for r in csv.DictReader(out.open())])
     assert outs[0] == outs[1]
+
+
+def test_several_proxies_give_one_row_each(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    out = tmp_path / "multi.csv"
+    code, _, _ = run(
+        capsys,
+        "score",
+        "--arch",
+        A,
+        "--arch",
+        B,
+        "--proxy",
+        "naswot,params",
+        "--no-store",
+        "--quiet",
+        "--out",
+        str(out),
+        "--dataset",
+        "noise",
+        "--batch-size",
+        "4",
+    )
+    assert code == 0
+    rows = list(csv.DictReader(out.open()))
+    assert [(r["arch"], r["proxy"]) for r in rows] == [
+        (A, "naswot"),
+        (B, "naswot"),
+        (A, "params"),
+        (B, "params"),
+    ]
+    assert float(rows[2]["score"]) > float(rows[3]["score"])  # B has no conv: fewer parameters
+    code, _, err = run(capsys, "search", "--proxy", "naswot,params", "--no-store")
+    assert code == 1 and "one proxy" in err

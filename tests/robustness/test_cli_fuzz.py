@@ -40,8 +40,9 @@ def test_malformed_architectures(capsys: pytest.CaptureFixture[str], text: str) 
     assert "Traceback" not in err
 
 
-@settings(max_examples=8, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.integers(-5, 40))
 def test_batch_sizes(capsys: pytest.CaptureFixture[str], size: int) -> None:
     arch = "|skip_connect~0|+|none~0|none~1|+|none~0|none~1|none~2|"

@@ -49,7 +49,12 @@ def add_scoring_options(p: argparse.ArgumentParser) -> None:
         help="search space: a name from `naswot list spaces` (default: nb201) or "
         "module:attribute for your own space (docs/spaces.md)",
     )
-    p.add_argument("--proxy", default="naswot", help="proxy (default: naswot)")
+    p.add_argument(
+        "--proxy",
+        default="naswot",
+        help="proxy, or a comma-separated list for `score` (default: naswot; see "
+        "`naswot list proxies`)",
+    )
     p.add_argument(
         "--variant",
         default="default",
@@ -125,6 +130,28 @@ def add_scoring_options(p: argparse.ArgumentParser) -> None:
 def resolve_space(name: str) -> tuple[SearchSpace[Any], NetworkBuilder]:
     """The space and builder registered under ``name``, or of a ``module:attribute`` spec."""
     return custom_resolve_space(name)
+
+
+DATASET_CLASSES = {"cifar10": 10, "cifar100": 100, "imagenet16-120": 120, "noise": 10}
+
+
+def resolve_proxies(names: str, variant: str) -> list[Proxy]:
+    """The proxies of a comma-separated list.
+
+    ``variant`` applies to ``naswot``; the others use their first (default) variant.
+    """
+    out = []
+    for name in [n.strip() for n in names.split(",") if n.strip()]:
+        factory = PROXIES.get(name)
+        out.append(resolve_proxy(name, variant if name == "naswot" else factory.variants[0]))
+    if not out:
+        raise InvalidParameterError("--proxy names no proxy.")
+    return out
+
+
+def n_classes_for(proxy: Proxy, dataset: str) -> int:
+    """Network outputs for ``proxy``: 1 (as NASWOT), or the dataset's classes if it needs them."""
+    return DATASET_CLASSES.get(dataset, 10) if getattr(proxy, "needs_classes", False) else 1
 
 
 def resolve_proxy(name: str, variant: str) -> Proxy:
@@ -203,6 +230,7 @@ def score_keys(
             fast=job.fast,
             on_record=on_record,
             stop=stop,
+            n_classes=job.n_classes,
         )
 
 

@@ -87,24 +87,29 @@ def _distinct_samples(
 def run(args: argparse.Namespace) -> int:
     """Scores the selected architectures and writes the table."""
     space, builder = _common.resolve_space(args.space)
-    proxy = _common.resolve_proxy(args.proxy, args.variant)
+    proxies = _common.resolve_proxies(args.proxy, args.variant)
     device = _common.resolve_device(args.device)
     keys = select_keys(args, space)
     batch = _common.resolve_batch(args, seed=args.seed)
     _common.note(args, f"batch: {batch.source}")
-    fast = _common.resolve_fast(args, space, proxy)
-    job = ScoringJob(
-        space=space,
-        builder=builder,
-        proxy=proxy,
-        batch=batch,
-        seed=args.seed,
-        device=str(device),
-        fast=fast,
-    )
+    jobs = [
+        ScoringJob(
+            space=space,
+            builder=builder,
+            proxy=proxy,
+            batch=batch,
+            seed=args.seed,
+            device=str(device),
+            fast=_common.resolve_fast(args, space, proxy),
+            n_classes=_common.n_classes_for(proxy, batch.dataset),
+        )
+        for proxy in proxies
+    ]
     store = _common.open_store(args)
+    records: list[ScoreRecord] = []
     try:
-        records = _common.score_keys(args, keys, job, store, progress=not args.quiet)
+        for job in jobs:
+            records += _common.score_keys(args, keys, job, store, progress=not args.quiet)
     finally:
         if store is not None:
             store.close()
@@ -121,9 +126,9 @@ def run(args: argparse.Namespace) -> int:
             write_csv(records, f)
         info = {
             "space": space.name,
-            "proxy": proxy.name,
-            "variant": stored_variant(proxy, fast),
-            "engine": engine_name(fast),
+            "proxy": ",".join(j.proxy.name for j in jobs),
+            "variant": ",".join(stored_variant(j.proxy, j.fast) for j in jobs),
+            "engine": ",".join(engine_name(j.fast) for j in jobs),
             "seed": args.seed,
             "device": str(device),
             "n_architectures": len(records),

@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 
 from naswot.benchmarks import BenchmarkTable, load_table
 from naswot.cli import _common
-from naswot.exceptions import NaswotError
+from naswot.exceptions import InvalidParameterError, NaswotError
 from naswot.parallel import ScoringJob
 from naswot.search import RandomSampling, SearchResult, run_search
 
@@ -58,7 +58,10 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
 def run(args: argparse.Namespace) -> int:
     """Runs the search and prints the chosen architecture of each run."""
     space, builder = _common.resolve_space(args.space)
-    proxy = _common.resolve_proxy(args.proxy, args.variant)
+    proxies = _common.resolve_proxies(args.proxy, args.variant)
+    if len(proxies) > 1:
+        raise InvalidParameterError("search takes one proxy; use `naswot score` for several.")
+    proxy = proxies[0]
     device = _common.resolve_device(args.device)
     fast = _common.resolve_fast(args, space, proxy)
     table = load_table(args.benchmark, space) if args.benchmark else None
@@ -86,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
                 seed=seed,
                 device=str(device),
                 fast=fast,
+                n_classes=_common.n_classes_for(proxy, batch.dataset),
             )
 
             def score_fn(archs: Sequence[Any], job: ScoringJob = job) -> list[float | None]:
