@@ -36,7 +36,7 @@ def _check_tensors(batch: Batch, size: int, side: int = 32) -> None:
 
 
 def test_constants() -> None:
-    assert DATASETS == ("cifar10", "cifar100", "imagenet16-120", "noise")
+    assert DATASETS == ("cifar10", "cifar100", "imagenet16-120", "imagenette", "noise")
     assert DEFAULT_BATCH_SIZE == 128
 
 

@@ -132,7 +132,13 @@ def resolve_space(name: str) -> tuple[SearchSpace[Any], NetworkBuilder]:
     return custom_resolve_space(name)
 
 
-DATASET_CLASSES = {"cifar10": 10, "cifar100": 100, "imagenet16-120": 120, "noise": 10}
+DATASET_CLASSES = {
+    "cifar10": 10,
+    "cifar100": 100,
+    "imagenet16-120": 120,
+    "imagenette": 10,
+    "noise": 10,
+}
 
 
 def resolve_proxies(names: str, variant: str) -> list[Proxy]:

@@ -20,6 +20,7 @@ from naswot.data.batch import Batch
 from naswot.data.bundled import BUNDLED_DESCRIPTION, BUNDLED_SIZE, load_bundled_cifar10
 from naswot.data.cifar import CIFAR_LAYOUTS, load_cifar
 from naswot.data.imagenet16 import find_imagenet16_folder, load_imagenet16
+from naswot.data.imagenette import find_imagenette_folder, load_imagenette_batch
 from naswot.exceptions import DatasetNotFoundError, InvalidParameterError, UnknownNameError
 
 __all__ = [
@@ -33,7 +34,7 @@ __all__ = [
 ]
 
 #: The dataset names :func:`load_batch` knows.
-DATASETS: tuple[str, ...] = ("cifar10", "cifar100", "imagenet16-120", "noise")
+DATASETS: tuple[str, ...] = ("cifar10", "cifar100", "imagenet16-120", "imagenette", "noise")
 #: The minibatch size of the reference code (``--batch_size 128``).
 DEFAULT_BATCH_SIZE = 128
 #: Per-channel (RGB) mean and standard deviation on the 0..1 scale, as in the NASWOT / NAS-Bench-201
@@ -153,6 +154,8 @@ def find_dataset(dataset: str, data_dir: str | Path) -> bool:
         return (root / CIFAR_LAYOUTS[dataset].folder).is_dir()
     if dataset == "imagenet16-120":
         return find_imagenet16_folder(root) is not None
+    if dataset == "imagenette":
+        return find_imagenette_folder(root) is not None
     return True  # noise
 
 
@@ -236,6 +239,12 @@ def load_batch(
             seed=seed,
             indices=None,
         )
+    if dataset == "imagenette":
+        if data_dir is None:
+            raise _needs_data_dir(dataset)
+        return load_imagenette_batch(
+            data_dir, batch_size=size, seed=seed, split="train" if split == "train" else "test"
+        )
     if data_dir is None:
         if dataset == "cifar10":
             return _bundled_batch(None if batch_size is None else size, seed)
@@ -309,6 +318,11 @@ def _needs_data_dir(dataset: str) -> DatasetNotFoundError:
         how = (
             "get it with `naswot data download cifar100 --data-dir DIR` and pass --data-dir DIR "
             "(the folder that holds cifar-100-python/)"
+        )
+    elif dataset == "imagenette":
+        how = (
+            "download imagenette2.tgz from fast.ai (github.com/fastai/imagenette), unpack it and "
+            "pass --data-dir DIR, the folder that holds imagenette2/"
         )
     else:
         how = (
