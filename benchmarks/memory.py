@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from naswot._malloc import tune_malloc
 from naswot.data import load_batch
 from naswot.fast import FastNB201
 from naswot.networks import build_nb201
@@ -44,9 +45,14 @@ def main() -> None:
     parser.add_argument("--n-cells", type=int, default=2000)
     parser.add_argument("--every", type=int, default=250)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument(
+        "--default-malloc", action="store_true", help="leave glibc's allocator settings alone"
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    if not args.default_malloc:
+        tune_malloc()
     space = NasBench201Space()
     batch = load_batch("cifar10", data_dir=DATA, batch_size=128, seed=1)
     everything = [space.key(a) for a in space]

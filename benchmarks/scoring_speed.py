@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from naswot._malloc import tune_malloc
 from naswot._seeding import derive_seed, torch_seeded
 from naswot.data import load_batch
 from naswot.fast import FastNB201
@@ -84,6 +85,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    tuned = tune_malloc()
     space = NasBench201Space()
     batch = load_batch("cifar10", data_dir=args.data_dir, batch_size=128, seed=args.seed)
     x = batch.inputs
@@ -119,7 +121,10 @@ def main() -> None:
         flops.append(conv_flops(cell, 128) + 2.0 * 128 * 128 * n_units)
     ceiling32 = matmul_gflops(torch.float32)
     ceiling16 = matmul_gflops(torch.bfloat16)
-    print(f"threads: {torch.get_num_threads()}   cells: {args.n_cells}   batch: {batch.source}")
+    print(
+        f"threads: {torch.get_num_threads()}   cells: {args.n_cells}   malloc tuned: {tuned}   "
+        f"batch: {batch.source}"
+    )
     for name, seconds in times.items():
         print(summary(name, seconds))
     work = sum(flops) / 1e9

@@ -38,6 +38,15 @@ def _isolate_user_dirs(
     monkeypatch.delenv("NASWOT_DATA_DIR", raising=False)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread() -> None:
+    """One intra-op thread: 2-core CI machines oversubscribe (and spin) when tests spawn workers.
+
+    Threads do not change which code runs, only timing; tests that need a thread count set it.
+    """
+    torch.set_num_threads(1)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if torch.cuda.is_available():
         return

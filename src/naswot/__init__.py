@@ -10,9 +10,18 @@ Example:
 
 from __future__ import annotations
 
+from naswot._malloc import tune_malloc
 from naswot._version import __version__
 from naswot.data.batch import Batch
 from naswot.exceptions import NaswotError
 from naswot.proxies import ScoreResult, Status, score
 
-__all__ = ["Batch", "NaswotError", "ScoreResult", "Status", "__version__", "score"]
+__all__ = [
+    "Batch",
+    "NaswotError",
+    "ScoreResult",
+    "Status",
+    "__version__",
+    "score",
+    "tune_malloc",
+]

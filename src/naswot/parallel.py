@@ -26,6 +26,7 @@ from typing import Any, Literal
 import torch
 from tqdm.auto import tqdm
 
+from naswot._malloc import tune_malloc
 from naswot._version import __version__
 from naswot.data.batch import Batch
 from naswot.exceptions import InvalidParameterError, MissingDependencyError
@@ -59,7 +60,8 @@ def score_chunk(
     job: ScoringJob, keys: Sequence[str], store_path: str | None, threads: int | None
 ) -> list[ScoreRecord]:
     """Scores one chunk in this process (the worker side of both backends)."""
-    if threads:
+    if threads:  # a Ray task: its process was not made by _init_worker
+        tune_malloc()
         torch.set_num_threads(threads)
     store = ResultStore(store_path) if store_path else None
     try:
@@ -180,6 +182,7 @@ def _from_store(
 
 
 def _init_worker(threads: int) -> None:
+    tune_malloc()
     torch.set_num_threads(threads)
 
 

@@ -242,7 +242,7 @@ def test_unknown_dataset_lists_choices_and_closest() -> None:
     with pytest.raises(UnknownNameError) as info:
         load_batch("cifar-10")
     message = str(info.value)
-    assert "cifar10, cifar100, imagenet16-120, noise" in message
+    assert "cifar10, cifar100, imagenet16-120, imagenette, noise" in message
     assert "Did you mean 'cifar10'?" in message
     with pytest.raises(UnknownNameError, match="Did you mean 'imagenet16-120'"):
         load_batch("ImageNet16-120")

@@ -38,6 +38,13 @@ def rows(store: Path) -> list[tuple[str, float, str]]:
     return sorted(db.execute("SELECT arch, score, status FROM scores").fetchall())
 
 
+def _count(store: Path) -> int:
+    try:
+        return int(sqlite3.connect(store).execute("SELECT COUNT(*) FROM scores").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, float, str]]:
     store = tmp_path_factory.mktemp("ref") / "ref.sqlite"
@@ -83,7 +90,11 @@ def test_sigint_stops_after_the_current_architecture(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(3.0)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:  # wait until scoring has begun
+        if store.exists() and _count(store) >= 1:
+            break
+        time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     if proc.returncode == 0:

@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from naswot._malloc import tune_malloc
 from naswot._version import __version__
 from naswot.data import DATASETS, Batch, default_data_dir, find_dataset, load_batch
 from naswot.exceptions import InvalidParameterError, NaswotError
@@ -220,6 +221,7 @@ def score_keys(
             for r in records:
                 on_record(r)
         return records
+    tune_malloc()
     if args.threads:
         torch.set_num_threads(args.threads)
     with stop_on_sigint(quiet=args.quiet) as stop:
