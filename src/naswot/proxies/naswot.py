@@ -27,7 +27,7 @@ from torch import nn
 from naswot.data.batch import Batch
 from naswot.exceptions import InvalidParameterError, NaswotError, ScoringError
 from naswot.proxies._base import ScoreResult, Status
-from naswot.proxies._common import failures_as_scoring_errors, noise_like
+from naswot.proxies._common import failures_as_scoring_errors, first_tensor, noise_like
 from naswot.proxies._hooks import ModuleKernels, is_official_relu, is_rectifier, record_kernels
 from naswot.proxies._kernel import log_abs_det
 
@@ -136,17 +136,6 @@ def naswot_kernel(
     return kernel, n_units
 
 
-def _first_tensor(output: object) -> torch.Tensor:
-    if isinstance(output, torch.Tensor):
-        return output
-    if isinstance(output, tuple | list) and output and isinstance(output[0], torch.Tensor):
-        return output[0]
-    raise ScoringError(
-        f"The model returned {type(output).__name__}; NASWOT needs a tensor, or a tuple/list "
-        "whose first element is the output tensor."
-    )
-
-
 def _kernel(
     model: nn.Module, inputs: torch.Tensor, select: Callable[[nn.Module], bool], *, gate: bool
 ) -> tuple[torch.Tensor, int, int]:
@@ -154,11 +143,11 @@ def _kernel(
         if gate:
             x = inputs.detach().clone().requires_grad_(True)
             with torch.enable_grad():
-                y = _first_tensor(model(x))
+                y = first_tensor(model(x))
                 keys = _on_output_path(y, record)
         else:
             with torch.no_grad():
-                _first_tensor(model(inputs))
+                first_tensor(model(inputs))
             keys = list(record.kernels)
     if not record.kernels:
         raise ScoringError(
