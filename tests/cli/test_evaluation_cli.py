@@ -199,3 +199,28 @@ def test_missing_matplotlib_is_a_clear_error(
         capsys, "plot", "replay", "--benchmark", str(bench), "--out", str(tmp_path / "x.png")
     )
     assert code == 1 and "naswot[plot]" in err
+
+
+def test_replay_of_the_shipped_table_reproduces_the_paper(
+    capsys: pytest.CaptureFixture[str], nb201_csv: Path
+) -> None:
+    """The shipped NB201 scores give the paper's NASWOT N=100 row (92.81 on CIFAR-10 test)."""
+    code, out, _ = run(
+        capsys,
+        "replay",
+        "--benchmark",
+        str(nb201_csv),
+        "--n-samples",
+        "100",
+        "--n-runs",
+        "500",
+        "--json",
+    )
+    assert code == 0
+    rows = {(r["method"], r["n"]): r for r in json.loads(out)["rows"]}
+    assert abs(rows[("NASWOT", 100)]["cifar10"]["test"]["mean"] - 92.81) < 0.3
+    code, out, _ = run(
+        capsys, "evaluate", "--benchmark", str(nb201_csv), "--n-bootstrap", "0", "--json"
+    )
+    info = json.loads(out)
+    assert info["n"] == 15625 and 0.55 <= info["kendall_tau"]["value"] <= 0.65

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -115,11 +116,21 @@ def run(args: argparse.Namespace) -> int:
     for name in ("kendall_tau", "spearman_rho"):
         ci = info[name]
         assert isinstance(ci, dict)
-        print(f"{name:<13} {ci['value']:.3f}  [{ci['low']:.3f}, {ci['high']:.3f}] (95% bootstrap)")
+        interval = (
+            ""
+            if ci["low"] is None or ci["high"] is None
+            else f"  [{ci['low']:.3f}, {ci['high']:.3f}] (95% bootstrap)"
+        )
+        print(f"{name:<13} {ci['value']:.3f}{interval}")
     for k, v in report.top_k.items():
         print(f"top {int(k * 100):>2}% precision {v:.3f}")
     return 0
 
 
-def _interval(ci: Any) -> dict[str, float]:  # Any: naswot.evaluation.Interval
-    return {"value": ci.value, "low": ci.low, "high": ci.high}
+def _interval(ci: Any) -> dict[str, float | None]:  # Any: naswot.evaluation.Interval
+    """The interval as JSON-safe values (None where there is no bootstrap interval)."""
+    return {
+        "value": ci.value,
+        "low": None if math.isnan(ci.low) else ci.low,
+        "high": None if math.isnan(ci.high) else ci.high,
+    }
