@@ -71,3 +71,17 @@ def test_default_path_is_in_the_cache_dir(tmp_path: Path, monkeypatch: pytest.Mo
     assert default_store_path() == tmp_path / "naswot" / "store.sqlite"
     monkeypatch.setenv("NASWOT_STORE", str(tmp_path / "x.sqlite"))
     assert default_store_path() == tmp_path / "x.sqlite"
+
+
+def test_older_store_without_engine_column_is_upgraded(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    with ResultStore(path):
+        pass
+    db = sqlite3.connect(path)
+    db.execute("ALTER TABLE scores DROP COLUMN engine")
+    db.commit()
+    db.close()
+    with ResultStore(path) as store:
+        store.put(KEY, score=1.0, status="ok", engine="fast")
+        row = store.get(KEY)
+        assert row is not None and row.engine == "fast"

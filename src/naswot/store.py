@@ -40,6 +40,8 @@ _KEY_COLUMNS = (
     "batch_size",
     "seed",
 )
+# Provenance columns added after the first stores were written; opening an older store adds them.
+_OPTIONAL_COLUMNS = ("engine",)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS scores (
@@ -161,6 +163,14 @@ class ResultStore:
                 f"{self.path} has store schema {version and version[0]}; this naswot reads "
                 f"schema {SCHEMA_VERSION}."
             )
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """Adds provenance columns that stores written by earlier 0.1 builds lack (all nullable)."""
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(scores)")}
+        for column in _OPTIONAL_COLUMNS:
+            if column not in have:
+                self._db.execute(f"ALTER TABLE scores ADD COLUMN {column} TEXT")
 
     def get(self, key: ScoreKey) -> StoredScore | None:
         """The stored row for ``key``, or None."""
