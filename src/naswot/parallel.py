@@ -19,7 +19,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -55,6 +55,32 @@ class ScoringJob:
     fast: FastScorer | None = None
     n_classes: int = 1
 
+    def run(
+        self,
+        keys: Sequence[str],
+        *,
+        store: ResultStore | None = None,
+        progress: bool = False,
+        on_record: Callable[[ScoreRecord], None] | None = None,
+        stop: Callable[[], bool] | None = None,
+    ) -> list[ScoreRecord]:
+        """Scores ``keys`` in this process with :func:`naswot.scoring.score_architectures`."""
+        return score_architectures(
+            keys,
+            space=self.space,
+            builder=self.builder,
+            proxy=self.proxy,
+            batch=self.batch,
+            seed=self.seed,
+            store=store,
+            device=self.device,
+            progress=progress,
+            on_record=on_record,
+            stop=stop,
+            fast=self.fast,
+            n_classes=self.n_classes,
+        )
+
 
 def score_chunk(
     job: ScoringJob, keys: Sequence[str], store_path: str | None, threads: int | None
@@ -65,18 +91,7 @@ def score_chunk(
         torch.set_num_threads(threads)
     store = ResultStore(store_path) if store_path else None
     try:
-        return score_architectures(
-            keys,
-            space=job.space,
-            builder=job.builder,
-            proxy=job.proxy,
-            batch=job.batch,
-            seed=job.seed,
-            store=store,
-            device=job.device,
-            fast=job.fast,
-            n_classes=job.n_classes,
-        )
+        return job.run(keys, store=store)
     finally:
         if store is not None:
             store.close()

@@ -25,7 +25,7 @@ from naswot.fast import FAST_SCORERS, PRECISIONS, FastScorer
 from naswot.networks import NetworkBuilder
 from naswot.parallel import BACKENDS, ScoringJob, score_parallel
 from naswot.proxies import PROXIES, Naswot, Proxy
-from naswot.scoring import ScoreRecord, score_architectures
+from naswot.scoring import ScoreRecord
 from naswot.spaces import SearchSpace
 from naswot.spaces.custom import resolve_space as custom_resolve_space
 from naswot.store import ResultStore, default_store_path
@@ -225,21 +225,7 @@ def score_keys(
     if args.threads:
         torch.set_num_threads(args.threads)
     with stop_on_sigint(quiet=args.quiet) as stop:
-        return score_architectures(
-            keys,
-            space=job.space,
-            builder=job.builder,
-            proxy=job.proxy,
-            batch=job.batch,
-            seed=job.seed,
-            store=store,
-            device=job.device,
-            progress=progress,
-            fast=job.fast,
-            on_record=on_record,
-            stop=stop,
-            n_classes=job.n_classes,
-        )
+        return job.run(keys, store=store, progress=progress, on_record=on_record, stop=stop)
 
 
 @contextmanager
