@@ -178,3 +178,21 @@ def test_darts_space_at_default_size_on_cifar_inputs() -> None:
     for _ in range(3):
         result = naswot.score(build_nds_cifar(space.sample(rng)), x)
         assert result.status.value == "ok" and np.isfinite(result.score)
+
+
+def test_every_op_of_the_spaces_is_built_as_pycls_builds_it() -> None:
+    """Parameter counts of the ops of pycls's operations.py on C channels (BN: 2C)."""
+    assert set(OPERATIONS) == set(ALL_OPS)
+    c = 4
+    expected = {
+        "conv_1x1": c * c + 2 * c,  # ReLU, conv, BN
+        "conv_3x3": 9 * c * c + 2 * c,
+        "conv_3x1_1x3": 2 * 3 * c * c + 2 * c,  # ReLU, 1 x k conv, k x 1 conv, BN
+        "conv_7x1_1x7": 2 * 7 * c * c + 2 * c,
+        "dil_conv_5x5": 25 * c + c * c + 2 * c,  # ReLU, dilated depthwise, pointwise, BN
+        "dil_sep_conv_3x3": 2 * (9 * c + c * c + 2 * c),  # that twice
+    }
+    for op, n in expected.items():
+        assert _n_params(OPERATIONS[op](c, 1)) == n, op
+    parameter_free = ("none", "skip_connect", "avg_pool_3x3", "max_pool_3x3", "max_pool_5x5")
+    assert all(_n_params(OPERATIONS[op](c, 1)) == 0 for op in (*parameter_free, "max_pool_7x7"))

@@ -36,6 +36,81 @@ KEY = (
 )
 
 
+# The op lists of pycls/models/nas/genotypes.py (NASNET_OPS, AMOEBA_OPS, PNAS_OPS, ENAS_OPS,
+# DARTS_OPS), in pycls's order: pycls trained the NDS models. Read in the facebookresearch/unnas
+# and BayesWatch/nas-without-training copies; NNI's NDS spaces (nni/nas/hub/pytorch/nasnet.py)
+# list the same ops (DARTS without 'none', which NNI's differentiable cell adds itself).
+PYCLS_OPS = {
+    "nds-nasnet": (
+        "skip_connect",
+        "conv_3x1_1x3",
+        "conv_7x1_1x7",
+        "dil_conv_3x3",
+        "avg_pool_3x3",
+        "max_pool_3x3",
+        "max_pool_5x5",
+        "max_pool_7x7",
+        "conv_1x1",
+        "conv_3x3",
+        "sep_conv_3x3",
+        "sep_conv_5x5",
+        "sep_conv_7x7",
+    ),
+    "nds-amoeba": (
+        "skip_connect",
+        "sep_conv_3x3",
+        "sep_conv_5x5",
+        "sep_conv_7x7",
+        "avg_pool_3x3",
+        "max_pool_3x3",
+        "dil_sep_conv_3x3",
+        "conv_7x1_1x7",
+    ),
+    "nds-pnas": (
+        "sep_conv_3x3",
+        "sep_conv_5x5",
+        "sep_conv_7x7",
+        "conv_7x1_1x7",
+        "skip_connect",
+        "avg_pool_3x3",
+        "max_pool_3x3",
+        "dil_conv_3x3",
+    ),
+    "nds-enas": ("skip_connect", "sep_conv_3x3", "sep_conv_5x5", "avg_pool_3x3", "max_pool_3x3"),
+    "nds-darts": (
+        "none",
+        "max_pool_3x3",
+        "avg_pool_3x3",
+        "skip_connect",
+        "sep_conv_3x3",
+        "sep_conv_5x5",
+        "dil_conv_3x3",
+        "dil_conv_5x5",
+    ),
+}
+# num_nodes_per_cell and merge_op ('loose_end' / 'all') of NNI's NDS spaces; NDS Table 1 gives the
+# op counts (13, 8, 8, 5, 8), these node counts and L / A.
+NODES_AND_OUTPUT = {
+    "nds-nasnet": (5, "loose"),
+    "nds-amoeba": (5, "loose"),
+    "nds-pnas": (5, "all"),
+    "nds-enas": (5, "loose"),
+    "nds-darts": (4, "all"),
+}
+
+
+@pytest.mark.parametrize("space", SPACES, ids=lambda s: s.name)
+def test_op_sets_are_the_pycls_op_lists(space: NdsCellSpace) -> None:
+    assert space.ops == PYCLS_OPS[space.base_name]
+    assert len(set(space.ops)) == len(space.ops)
+    assert space.name == space.base_name + ("-in" if space.imagenet else "")
+
+
+@pytest.mark.parametrize("space", SPACES, ids=lambda s: s.name)
+def test_node_counts_and_output_rules(space: NdsCellSpace) -> None:
+    assert (space.n_nodes, space.output) == NODES_AND_OUTPUT[space.base_name]
+
+
 def test_names_and_table_1_of_nds() -> None:
     """Op counts, node counts and output rules as NDS Table 1 gives them."""
     table = {s.name: (len(s.ops), s.n_nodes, s.output) for s in SPACES if not s.imagenet}
@@ -47,7 +122,35 @@ def test_names_and_table_1_of_nds() -> None:
         "nds-darts": (8, 4, "all"),
     }
     assert {s.name for s in SPACES if s.imagenet} == {f"{n}-in" for n in table}
-    assert all(set(s.ops) <= set(ALL_OPS) and len(set(s.ops)) == len(s.ops) for s in SPACES)
+    assert [cls.base_name for cls in CELL_SPACES] == list(table)  # Table 1 order
+
+
+def test_all_ops_is_the_union_of_the_op_sets_and_only_darts_has_none() -> None:
+    assert len(set(ALL_OPS)) == len(ALL_OPS)
+    assert set(ALL_OPS) == {op for ops in PYCLS_OPS.values() for op in ops}
+    assert [s.base_name for s in SPACES if "none" in s.ops] == ["nds-darts", "nds-darts"]
+
+
+def test_the_split_modules_back_the_public_names() -> None:
+    from naswot.spaces import nds, nds_genotype, nds_ops, nds_spaces
+
+    parts = (nds_genotype, nds_ops, nds_spaces)
+    for name in nds.__all__:
+        assert [getattr(part, name) for part in parts if name in part.__all__] == [
+            getattr(nds, name)
+        ], name
+    assert set(nds.__all__) == {name for part in parts for name in part.__all__} - {
+        "AMOEBA_OPS",
+        "DARTS_OPS",
+        "ENAS_OPS",
+        "NASNET_OPS",
+        "PNAS_OPS",
+    }
+    constants = {
+        f"nds-{name.split('_')[0].lower()}": getattr(nds_ops, name) for name in nds_ops.__all__
+    }
+    del constants["nds-all"]
+    assert constants == PYCLS_OPS
 
 
 @pytest.mark.parametrize("space", SPACES, ids=lambda s: s.name)
@@ -192,6 +295,24 @@ def test_sampling_follows_the_space_rules(space: NdsCellSpace) -> None:
     assert set(ops) == set(space.ops)
     assert all(abs(c / total - 1 / len(space.ops)) < 0.02 for c in ops.values())
     assert abs(first_inputs[0] / 1200 - 0.5) < 0.05  # node 2 reads input 0 or 1 uniformly
+
+
+@pytest.mark.parametrize("space", SPACES[::2], ids=lambda s: s.name)
+def test_each_input_is_drawn_from_every_earlier_node_independently(space: NdsCellSpace) -> None:
+    """o^2 (j + 1)^2 choices for the j-th node (NDS): both inputs range over all its
+    predecessors, may coincide, and the reduction cell is drawn apart from the normal cell."""
+    rng = np.random.default_rng(1)
+    seen: dict[int, set[int]] = {k: set() for k in range(2 * space.n_nodes)}
+    same_input = same_cells = 0
+    for _ in range(300):
+        g = space.sample(rng).genotype
+        same_cells += g.normal == g.reduce
+        for pairs in (g.normal, g.reduce):
+            for k, (_, inp) in enumerate(pairs):
+                seen[k].add(inp)
+            same_input += sum(pairs[k][1] == pairs[k + 1][1] for k in range(0, len(pairs), 2))
+    assert all(seen[k] == set(range(k // 2 + 2)) for k in seen)
+    assert same_input > 0 and same_cells == 0
 
 
 def test_sampled_width_and_depth_are_written_into_keys() -> None:
