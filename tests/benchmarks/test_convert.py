@@ -407,8 +407,8 @@ def test_cli_convert(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert code == 0
     assert "wrote 3 architectures" in capsys.readouterr().err
     check_table(dst)
-    assert set(CONVERTERS) == {"nb201", "nats-tss"}
+    assert set(CONVERTERS) == {"nb201", "nats-tss", "nb101"}
     with pytest.raises(SystemExit):
-        main(["bench", "convert", "nb101", "a", "b"])
+        main(["bench", "convert", "nb999", "a", "b"])
     assert main(["bench", "convert", "nb201", str(tmp_path / "missing.pth"), str(dst)]) == 1
     assert "naswot bench convert nb201" in capsys.readouterr().err

@@ -21,21 +21,21 @@ seeds) and ``all_results`` (``(dataset, seed)`` -> a ``ResultsCount`` state dict
 ``epochs``, ``eval_acc1es`` keyed ``"<set>@<epoch>"`` and ``train_times`` keyed by epoch).
 A value is read at the trial's last epoch (``epochs - 1``, what the official API returns for
 ``iepoch=None``) and averaged over the seeds that have it. See ``docs/benchmarks.md``.
+
+The NAS-Bench-101 TFRecord converter lives in :mod:`naswot.benchmarks.nb101`; it is registered
+in :data:`CONVERTERS` as ``nb101``.
 """
 
 from __future__ import annotations
 
 import bz2
 import contextlib
-import csv
 import importlib
 import math
-import os
 import pickle
 import posixpath
 import struct
 import tarfile
-import tempfile
 import zipfile
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -47,6 +47,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from naswot.benchmarks._csv import write_csv
+from naswot.benchmarks.nb101 import convert_nb101_tfrecord
 from naswot.exceptions import ArchParseError, BenchmarkError, UnsafeFileError
 from naswot.spaces import NasBench201Space
 
@@ -241,6 +243,7 @@ def convert_nats_tss(src: Path, dst: Path, *, progress: bool = False) -> int:
 CONVERTERS: Final[dict[str, Callable[..., int]]] = {
     "nb201": convert_nb201_pth,
     "nats-tss": convert_nats_tss,
+    "nb101": convert_nb101_tfrecord,
 }
 """Format name -> converter ``(src, dst, *, progress=False) -> rows written``."""
 
@@ -412,22 +415,10 @@ def _describe(value: Any) -> str:
 
 
 def _write_csv(rows: Sequence[Mapping[str, str]], dst: Path, src: Path) -> None:
-    """Writes ``rows`` to ``dst`` through a temporary file in the same folder, then renames."""
+    """Writes ``rows`` to ``dst`` atomically (see :func:`naswot.benchmarks._csv.write_csv`)."""
     if not rows:
         raise BenchmarkError(f"{src} holds no architectures; {dst} was not written.")
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, dst)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_csv(rows, COLUMNS, dst)
 
 
 # --------------------------------------------------------------------------------------------

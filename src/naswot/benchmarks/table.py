@@ -1,8 +1,9 @@
 """A benchmark table read from CSV: one row per architecture, numeric metric columns.
 
 The CSV needs an ``arch_str`` column (the space's key) and any number of numeric columns, e.g.
-``test_acc_cifar10``; an ``index`` column is kept as the official index. Keys are canonicalised
-by the space's parser, so a table and a score file join on the same strings.
+``test_acc_cifar10``; an ``index`` column is kept as the official index. A ``module_hash`` column
+(the NAS-Bench-101 identifier, text) is allowed and not read. Keys are canonicalised by the
+space's parser, so a table and a score file join on the same strings.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from naswot.exceptions import ArchParseError, BenchmarkError
 from naswot.spaces import SearchSpace
 
 __all__ = ["BenchmarkTable", "load_table"]
+
+# Text columns that converters write for provenance; they are not metrics.
+_TEXT_COLUMNS = ("module_hash",)
 
 
 @dataclass(frozen=True)
@@ -75,7 +79,7 @@ def load_table(
         fields = reader.fieldnames or []
         if key_column not in fields:
             raise BenchmarkError(f"{path} has no '{key_column}' column (columns: {fields}).")
-        metrics = tuple(c for c in fields if c not in (key_column, "index"))
+        metrics = tuple(c for c in fields if c not in (key_column, "index", *_TEXT_COLUMNS))
         rows: dict[str, dict[str, float]] = {}
         index: dict[str, int] = {}
         for line, row in enumerate(reader, start=2):
