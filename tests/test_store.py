@@ -85,3 +85,81 @@ def test_older_store_without_engine_column_is_upgraded(tmp_path: Path) -> None:
         store.put(KEY, score=1.0, status="ok", engine="fast")
         row = store.get(KEY)
         assert row is not None and row.engine == "fast"
+
+
+def _write_schema_1_store(path: Path) -> None:
+    """A store as naswot wrote it before the degenerate statuses (schema 1, no engine)."""
+    from naswot.store import _SCHEMA, APPLICATION_ID
+
+    old = _SCHEMA.replace(
+        "'ok', 'singular', 'error', 'constant', 'no_relu', 'overflow'", "'ok', 'singular', 'error'"
+    ).replace("    engine TEXT,\n", "")
+    assert old != _SCHEMA
+    db = sqlite3.connect(path)
+    db.executescript(old)
+    db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+    db.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    db.execute(
+        "INSERT INTO scores (space, arch, proxy, variant, dataset, batch_fingerprint, batch_size, "
+        "seed, score, status, error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (*KEY.values(), None, "error", "old failure", "2026-01-01T00:00:00+00:00"),
+    )
+    db.commit()
+    db.close()
+
+
+def test_schema_1_store_is_migrated_keeping_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "v1.sqlite"
+    _write_schema_1_store(path)
+    db = sqlite3.connect(path)
+    with pytest.raises(sqlite3.IntegrityError):  # the old CHECK refuses the new statuses
+        db.execute("UPDATE scores SET status = 'constant'")
+    db.close()
+    with ResultStore(path) as store:
+        row = store.get(KEY)
+        assert row is not None and row.status == "error" and row.error == "old failure"
+        store.put(KEY, score=None, status="constant", error="output does not depend on input")
+        row = store.get(KEY)
+        assert row is not None and row.status == "constant"
+    with ResultStore(path) as store:  # reopening a migrated store changes nothing
+        assert len(store) == 1
+    db = sqlite3.connect(path)
+    version = db.execute("SELECT value FROM meta WHERE name='schema_version'").fetchone()[0]
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert version == "2" and tables == {"meta", "scores"}
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_store_statuses_are_the_proxy_statuses() -> None:
+    from naswot.proxies import Status
+    from naswot.store import STATUSES
+
+    assert set(STATUSES) == {s.value for s in Status}
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "new.sqlite"
+    with ResultStore(path):
+        pass
+    db = sqlite3.connect(path)
+    db.execute("UPDATE meta SET value = '99' WHERE name = 'schema_version'")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match="schema 99"):
+        ResultStore(path)
+
+
+def test_write_failures_are_store_errors(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    with ResultStore(path) as store:
+        with pytest.raises(StoreError, match="Unknown status 'weird'"):
+            store.put(KEY, score=1.0, status="weird")
+        blocker = sqlite3.connect(path, timeout=0)
+        blocker.execute("BEGIN EXCLUSIVE")
+        store._db.execute("PRAGMA busy_timeout = 50")
+        with pytest.raises(StoreError, match="Cannot write to the store"):
+            store.put(KEY, score=1.0, status="ok")
+        blocker.rollback()
+        blocker.close()
+        store.put(KEY, score=1.0, status="ok")
+        assert len(store) == 1

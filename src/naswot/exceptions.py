@@ -11,6 +11,7 @@ __all__ = [
     "BenchmarkError",
     "DataError",
     "DatasetNotFoundError",
+    "DegenerateNetworkError",
     "Interrupted",
     "InvalidParameterError",
     "MissingDependencyError",
@@ -91,3 +92,18 @@ class Interrupted(NaswotError):
 
 class ScoringError(NaswotError, RuntimeError):
     """Scoring a network failed; the message says why."""
+
+
+class DegenerateNetworkError(ScoringError):
+    """The network has no meaningful score for a known, named reason.
+
+    ``status`` is the name recorded for the result (a value of ``naswot.proxies.Status``):
+    ``constant`` (the output does not depend on the input), ``no_relu`` (no rectifier to read),
+    ``overflow`` (the score is not a finite number) or ``singular`` (a kernel without a finite
+    value). Unlike other scoring errors these are properties of the architecture: they are
+    stored (not retried) and search skips them by rule.
+    """
+
+    def __init__(self, message: str, *, status: str) -> None:
+        super().__init__(message)
+        self.status = status

@@ -21,7 +21,13 @@ from tqdm.auto import tqdm
 from naswot._seeding import derive_seed, torch_seeded
 from naswot._version import __version__
 from naswot.data.batch import Batch
-from naswot.exceptions import Interrupted, InvalidParameterError, NaswotError, ScoringError
+from naswot.exceptions import (
+    DegenerateNetworkError,
+    Interrupted,
+    InvalidParameterError,
+    NaswotError,
+    ScoringError,
+)
 from naswot.fast import FastScorer
 from naswot.networks import NetworkBuilder
 from naswot.proxies import Proxy, ScoreResult, Status, log_abs_det
@@ -47,7 +53,8 @@ class ScoreRecord:
         arch: the architecture's key in its space.
         proxy: the proxy's name; ``variant`` its variant.
         score: the score, ``-inf`` when singular, None on error.
-        status: ``ok``, ``singular`` or ``error``.
+        status: ``ok``, ``singular``, ``error`` or a degenerate status (``constant``,
+            ``no_relu``, ``overflow``: see :class:`naswot.proxies.Status`).
         error: the error message, if any.
         seconds: time to build and score the network (of the original run, for cached rows).
         n_units: N_A, the number of counted rectified units.
@@ -104,6 +111,11 @@ def score_one(
             result = _fast_result(fast, arch, batch, model)
     except KeyboardInterrupt:
         raise
+    except DegenerateNetworkError as e:
+        # A property of the architecture (named status), stored like a score; never retried.
+        if on_error == "raise":
+            raise
+        result = ScoreResult(score=None, status=Status(e.status), error=str(e))
     except torch.cuda.OutOfMemoryError as e:
         # A smaller batch changes the score (train-mode BatchNorm), so this is not retried.
         message = (

@@ -2,7 +2,8 @@
 
 Every scoring job writes through it, one committed row per architecture, so a killed job resumes
 where it stopped and re-scoring the same key is a cache hit. Rows with status ``error`` are
-re-scored on the next run; ``ok`` and ``singular`` rows are final.
+re-scored on the next run; ``ok``, ``singular`` and the degenerate statuses (``constant``,
+``no_relu``, ``overflow``: properties of the architecture) are final.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from naswot.exceptions import StoreError
 __all__ = [
     "APPLICATION_ID",
     "SCHEMA_VERSION",
+    "STATUSES",
     "ResultStore",
     "ScoreKey",
     "StoredScore",
@@ -28,7 +30,10 @@ __all__ = [
 ]
 
 APPLICATION_ID = 0x4E535754  # "NSWT" in the SQLite header: marks a file as a naswot store.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Schema 2 (naswot 0.1): the degenerate statuses join the status CHECK; schema-1 stores are
+# rebuilt on open, in one transaction.
+STATUSES = ("ok", "singular", "error", "constant", "no_relu", "overflow")
 
 _KEY_COLUMNS = (
     "space",
@@ -54,7 +59,7 @@ CREATE TABLE IF NOT EXISTS scores (
     batch_size INTEGER NOT NULL,
     seed INTEGER NOT NULL,
     score REAL,
-    status TEXT NOT NULL CHECK (status IN ('ok', 'singular', 'error')),
+    status TEXT NOT NULL CHECK (status IN ({statuses})),
     error TEXT,
     seconds REAL,
     n_units INTEGER,
@@ -66,7 +71,7 @@ CREATE TABLE IF NOT EXISTS scores (
     created_at TEXT NOT NULL,
     PRIMARY KEY (space, arch, proxy, variant, dataset, batch_fingerprint, batch_size, seed)
 );
-"""
+""".replace("{statuses}", ", ".join(f"'{s}'" for s in STATUSES))
 
 
 def default_store_path() -> Path:
@@ -157,13 +162,43 @@ class ResultStore:
                 "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
             db.execute("COMMIT")
-        version = db.execute("SELECT value FROM meta WHERE name='schema_version'").fetchone()
-        if version is None or int(version[0]) != SCHEMA_VERSION:
+        if self._schema_version() == 1:
+            self._migrate_from_1()
+        version = self._schema_version()
+        if version != SCHEMA_VERSION:
             raise StoreError(
-                f"{self.path} has store schema {version and version[0]}; this naswot reads "
+                f"{self.path} has store schema {version}; this naswot reads "
                 f"schema {SCHEMA_VERSION}."
             )
         self._add_missing_columns()
+
+    def _schema_version(self) -> int | None:
+        row = self._db.execute("SELECT value FROM meta WHERE name='schema_version'").fetchone()
+        return None if row is None else int(row[0])
+
+    def _migrate_from_1(self) -> None:
+        """Rebuilds a schema-1 table (old status CHECK) as schema 2, keeping every row."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if self._schema_version() != 1:  # another process migrated it meanwhile
+                db.execute("ROLLBACK")
+                return
+            self._add_missing_columns()
+            columns = [row[1] for row in db.execute("PRAGMA table_info(scores)")]
+            db.execute("ALTER TABLE scores RENAME TO scores_v1")
+            schema = _SCHEMA.split(";")[1]
+            db.execute(schema)
+            listed = ", ".join(columns)
+            db.execute(f"INSERT INTO scores ({listed}) SELECT {listed} FROM scores_v1")
+            db.execute("DROP TABLE scores_v1")
+            db.execute(
+                "UPDATE meta SET value = ? WHERE name = 'schema_version'", (str(SCHEMA_VERSION),)
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     def _add_missing_columns(self) -> None:
         """Adds provenance columns that stores written by earlier 0.1 builds lack (all nullable)."""
@@ -229,12 +264,18 @@ class ResultStore:
             datetime.now(UTC).isoformat(timespec="seconds"),
         )
         updates = ", ".join(f"{c} = excluded.{c}" for c in columns[len(_KEY_COLUMNS) :])
-        self._db.execute(
-            f"INSERT INTO scores ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
-            f"ON CONFLICT ({', '.join(_KEY_COLUMNS)}) DO UPDATE SET {updates} "
-            "WHERE scores.status = 'error'",
-            values,
-        )
+        if status not in STATUSES:
+            raise StoreError(f"Unknown status {status!r}; a store row has one of {STATUSES}.")
+        try:
+            self._db.execute(
+                f"INSERT INTO scores ({', '.join(columns)}) "
+                f"VALUES ({', '.join('?' * len(columns))}) "
+                f"ON CONFLICT ({', '.join(_KEY_COLUMNS)}) DO UPDATE SET {updates} "
+                "WHERE scores.status = 'error'",
+                values,
+            )
+        except sqlite3.Error as e:  # locked past the timeout, disk full, file replaced...
+            raise StoreError(f"Cannot write to the store {self.path}: {e}.") from e
 
     def rows(self) -> Iterator[StoredScore]:
         """Every stored row, in insertion order."""

@@ -114,3 +114,25 @@ def test_invariants(a: list[float], data: st.DataObject) -> None:
             for j in range(m):
                 if a[i] > a[j]:
                     assert combined[i] > combined[j]
+
+
+def test_ensemble_spec_parses_labels_and_suggests_methods() -> None:
+    from naswot.proxies.ensemble import EnsembleSpec
+
+    spec = EnsembleSpec.parse(" log_rank:naswot+ntk+naswot:official ")
+    assert spec.method == "log_rank"
+    assert spec.members == ("naswot", "ntk", "naswot:official")
+    assert spec.label == "log_rank:naswot+ntk+naswot:official"
+    scores = {"naswot": [1.0, 3.0, 2.0], "ntk": [5.0, 1.0, 9.0], "naswot:official": [1, 2, 3]}
+    # a "name:variant" label takes the orientation of its proxy; ntk is lower-is-better
+    assert spec.combine(scores).tolist() == pytest.approx(log_rank(scores).tolist())
+    for bad, message in [
+        ("log_rank", "METHOD:proxy"),
+        ("log_rank:", "METHOD:proxy"),
+        ("logrank:naswot+ntk", "Did you mean 'log_rank'"),
+        ("vote:naswot+naswot", "twice"),
+    ]:
+        with pytest.raises(InvalidParameterError, match=message):
+            EnsembleSpec.parse(bad)
+    with pytest.raises(InvalidParameterError, match="needs scores of ntk"):
+        spec.combine({"naswot": [1.0, 2.0]})

@@ -173,7 +173,7 @@ def test_batchnorm_runs_in_train_mode() -> None:
     assert naswot.score(net.eval(), x).score == train_mode
 
 
-def test_model_without_relu_modules_is_an_error() -> None:
+def test_model_without_relu_modules_has_status_no_relu() -> None:
     class Functional(nn.Module):
         def __init__(self) -> None:
             super().__init__()
@@ -185,8 +185,10 @@ def test_model_without_relu_modules_is_an_error() -> None:
     with pytest.raises(ScoringError, match="functional"):
         naswot.score(Functional(), X)
     result = naswot.score(Functional(), X, on_error="record")
-    assert result.status is Status.ERROR and result.score is None
+    assert result.status is Status.NO_RELU and result.score is None
     assert "ReLU" in (result.error or "")
+    no_relu = nn.Sequential(nn.Linear(2, 4))  # no rectifier at all
+    assert naswot.score(no_relu, X, on_error="record").status is Status.NO_RELU
 
 
 def test_hooks_that_never_fire_are_an_error() -> None:

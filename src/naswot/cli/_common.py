@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from naswot._malloc import tune_malloc
@@ -25,8 +26,9 @@ from naswot.fast import FAST_SCORERS, PRECISIONS, FastScorer
 from naswot.networks import NetworkBuilder
 from naswot.parallel import BACKENDS, ScoringJob, score_parallel
 from naswot.proxies import PROXIES, Naswot, Proxy
+from naswot.proxies.ensemble import EnsembleSpec
 from naswot.scoring import ScoreRecord
-from naswot.spaces import SearchSpace
+from naswot.spaces import EnumerableSpace, SearchSpace
 from naswot.spaces.custom import resolve_space as custom_resolve_space
 from naswot.store import ResultStore, default_store_path
 
@@ -143,16 +145,92 @@ DATASET_CLASSES = {
 
 
 def resolve_proxies(names: str, variant: str) -> list[Proxy]:
-    """The proxies of a comma-separated list.
+    """The proxies of a comma-separated list of ``name`` or ``name:variant``.
 
-    ``variant`` applies to ``naswot``; the others use their first (default) variant.
+    ``variant`` applies to a bare ``naswot``; other bare names take their first (default)
+    variant. ``all`` stands for every registered proxy in its default variant plus the other
+    NASWOT variants (the leaderboard's set).
     """
-    out = []
-    for name in [n.strip() for n in names.split(",") if n.strip()]:
+    out: list[Proxy] = []
+    for item in [n.strip() for n in names.split(",") if n.strip()]:
+        if item == "all":
+            out += [resolve_proxy(n, PROXIES.get(n).variants[0]) for n in PROXIES.names()]
+            out += [resolve_proxy("naswot", v) for v in Naswot.variants[1:]]
+            continue
+        name, _, given = item.partition(":")
         factory = PROXIES.get(name)
-        out.append(resolve_proxy(name, variant if name == "naswot" else factory.variants[0]))
+        default = variant if name == "naswot" else factory.variants[0]
+        out.append(resolve_proxy(name, given or default))
     if not out:
         raise InvalidParameterError("--proxy names no proxy.")
+    labels = [proxy_label(p) for p in out]
+    repeated = sorted({lab for lab in labels if labels.count(lab) > 1})
+    if repeated:
+        raise InvalidParameterError(f"--proxy names {', '.join(repeated)} more than once.")
+    return out
+
+
+def proxy_label(proxy: Proxy) -> str:
+    """``name`` for a proxy's default variant, else ``name:variant`` (as ``--proxy`` takes it)."""
+    default = PROXIES.get(proxy.name).variants[0] if proxy.name in PROXIES else "default"
+    return proxy.name if proxy.variant == default else f"{proxy.name}:{proxy.variant}"
+
+
+def add_ensemble_option(p: argparse.ArgumentParser) -> None:
+    """The ``--ensemble`` option of ``score`` and ``search``."""
+    p.add_argument(
+        "--ensemble",
+        action="append",
+        default=None,
+        metavar="METHOD:A+B+...",
+        help="combine proxies by rank (methods rank_sum, vote, log_rank), e.g. "
+        "log_rank:naswot+zico+flops; the members must be in --proxy (repeatable). Ensemble "
+        "scores are ranks within the architectures scored together.",
+    )
+
+
+def resolve_ensembles(specs: Sequence[str] | None, proxies: Sequence[Proxy]) -> list[EnsembleSpec]:
+    """The ``--ensemble`` specs, each checked against the ``--proxy`` labels."""
+    labels = [proxy_label(p) for p in proxies]
+    out = [EnsembleSpec.parse(s) for s in specs or ()]
+    for spec in out:
+        absent = [m for m in spec.members if m not in labels]
+        if absent:
+            raise InvalidParameterError(
+                f"Ensemble {spec.label!r} needs {', '.join(absent)} in --proxy "
+                f"(given: {', '.join(labels)})."
+            )
+    return out
+
+
+def ensemble_records(
+    spec: EnsembleSpec, by_label: dict[str, list[ScoreRecord]]
+) -> list[ScoreRecord]:
+    """One record per architecture: the ensemble of its members' records (same order).
+
+    A member's failure ranks below all its scores; the row's status is ``ok`` and its seconds
+    the sum of the members'.
+    """
+    members = [by_label[m] for m in spec.members]
+    combined = spec.combine(
+        {m: [math.nan if r.score is None else r.score for r in by_label[m]] for m in spec.members}
+    )
+    out = []
+    for i, value in enumerate(combined):
+        spent = [rs[i].seconds for rs in members]
+        out.append(
+            ScoreRecord(
+                arch=members[0][i].arch,
+                proxy=spec.method,
+                variant="+".join(spec.members),
+                score=float(value),
+                status="ok",
+                error=None,
+                seconds=None if None in spent else sum(s for s in spent if s is not None),
+                n_units=None,
+                cached=all(rs[i].cached for rs in members),
+            )
+        )
     return out
 
 
@@ -329,6 +407,23 @@ def batch_info(batch: Batch) -> dict[str, Any]:
         "batch_seed": batch.seed,
         "batch_fingerprint": batch.fingerprint,
     }
+
+
+def distinct_samples(space: SearchSpace[Any], k: int, seed: int) -> list[str]:
+    """The keys of ``k`` distinct architectures drawn from ``space`` with ``seed``, in draw order.
+
+    ``score --sample K`` and ``leaderboard --n-cells K`` draw the same cells for the same seed.
+    """
+    if isinstance(space, EnumerableSpace) and k > len(space):
+        raise InvalidParameterError(
+            f"--sample {k} asks for more distinct architectures than the space holds "
+            f"({len(space)})."
+        )
+    rng = np.random.default_rng(seed)
+    seen: dict[str, None] = {}
+    while len(seen) < k:
+        seen.setdefault(space.key(space.sample(rng)), None)
+    return list(seen)
 
 
 def read_arch_file(path: Path) -> list[str]:

@@ -12,8 +12,15 @@ import numpy as np
 
 from naswot.benchmarks import load_table
 from naswot.cli import _common
-from naswot.evaluation import accuracy_column, correlate, load_scores
+from naswot.evaluation import (
+    ScoreTable,
+    accuracy_column,
+    correlate,
+    ensemble_table,
+    load_scores,
+)
 from naswot.exceptions import InvalidParameterError
+from naswot.proxies.ensemble import EnsembleSpec
 
 
 def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAction
@@ -37,6 +44,19 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
         type=Path,
         required=True,
         help="a benchmark CSV (arch_str + accuracy columns) or a converted file",
+    )
+    p.add_argument(
+        "--proxy",
+        default=None,
+        help="the rows to use when the score file holds several proxies: a label such as "
+        "zico, naswot:official or log_rank:naswot+zico+flops",
+    )
+    p.add_argument(
+        "--ensemble",
+        default=None,
+        metavar="METHOD:A+B+...",
+        help="combine proxies of the score file (methods rank_sum, vote, log_rank), e.g. "
+        "log_rank:naswot+zico+flops",
     )
     p.add_argument("--space", default="nb201")
     p.add_argument("--dataset", default="cifar10", help="cifar10, cifar100 or imagenet16-120")
@@ -64,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     """Prints the correlation report."""
     space, _ = _common.resolve_space(args.space)
     column = args.column or accuracy_column(args.dataset, args.split)
-    scores = load_scores(args.scores, space)
+    scores = _load(args, space)
     table = load_table(args.benchmark, space)
     if column not in table.metrics:
         raise InvalidParameterError(
@@ -125,6 +145,17 @@ def run(args: argparse.Namespace) -> int:
     for k, v in report.top_k.items():
         print(f"top {int(k * 100):>2}% precision {v:.3f}")
     return 0
+
+
+def _load(args: argparse.Namespace, space: Any) -> ScoreTable:  # Any: SearchSpace[Any]
+    """The score table the options name: one proxy's rows, or an ensemble of several."""
+    if args.ensemble is None:
+        return load_scores(args.scores, space, proxy=args.proxy)
+    if args.proxy is not None:
+        raise InvalidParameterError("--proxy and --ensemble exclude each other.")
+    spec = EnsembleSpec.parse(args.ensemble)
+    tables = {m: load_scores(args.scores, space, proxy=m) for m in spec.members}
+    return ensemble_table(tables, spec)
 
 
 def _interval(ci: Any) -> dict[str, float | None]:  # Any: naswot.evaluation.Interval

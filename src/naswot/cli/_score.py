@@ -9,14 +9,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, TextIO
 
-import numpy as np
-
 from naswot.cli import _common
 from naswot.exceptions import ArchParseError, InvalidParameterError
 from naswot.parallel import ScoringJob
 from naswot.scoring import ScoreRecord, engine_name, stored_variant
 from naswot.spaces import EnumerableSpace, SearchSpace
 
+_MAIN_STATUSES = ("ok", "singular", "error")
 COLUMNS = ("arch", "proxy", "variant", "score", "status", "seconds", "n_units", "cached", "error")
 
 
@@ -39,6 +38,7 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
     )
     which.add_argument("--all", action="store_true", help="every architecture of the space")
     _common.add_scoring_options(p)
+    _common.add_ensemble_option(p)
     p.add_argument(
         "--out",
         type=Path,
@@ -64,24 +64,10 @@ def select_keys(args: argparse.Namespace, space: SearchSpace[Any]) -> list[str]:
     if not isinstance(space, EnumerableSpace):
         if args.all:
             raise InvalidParameterError(f"The space {space.name!r} cannot be enumerated (--all).")
-        return _distinct_samples(space, args.sample, args.seed, limit=None)
+        return _common.distinct_samples(space, args.sample, args.seed)
     if args.all:
         return [space.key(a) for a in space]
-    return _distinct_samples(space, args.sample, args.seed, limit=len(space))
-
-
-def _distinct_samples(
-    space: SearchSpace[Any], k: int, seed: int, *, limit: int | None
-) -> list[str]:
-    if limit is not None and k > limit:
-        raise InvalidParameterError(
-            f"--sample {k} asks for more distinct architectures than the space holds ({limit})."
-        )
-    rng = np.random.default_rng(seed)
-    seen: dict[str, None] = {}
-    while len(seen) < k:
-        seen.setdefault(space.key(space.sample(rng)), None)
-    return list(seen)
+    return _common.distinct_samples(space, args.sample, args.seed)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -105,21 +91,28 @@ def run(args: argparse.Namespace) -> int:
         )
         for proxy in proxies
     ]
+    specs = _common.resolve_ensembles(args.ensemble, proxies)
     store = _common.open_store(args)
     records: list[ScoreRecord] = []
+    by_label: dict[str, list[ScoreRecord]] = {}
     try:
         for job in jobs:
-            records += _common.score_keys(args, keys, job, store, progress=not args.quiet)
+            done = _common.score_keys(args, keys, job, store, progress=not args.quiet)
+            by_label[_common.proxy_label(job.proxy)] = done
+            records += done
     finally:
         if store is not None:
             store.close()
+    for spec in specs:
+        records += _common.ensemble_records(spec, by_label)
     counts = Counter(r.status for r in records)
     cached = sum(r.cached for r in records)
+    others = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()) if s not in _MAIN_STATUSES)
     _common.note(
         args,
         f"scored {len(records)} architectures ({cached} from the store): "
         f"{counts['ok']} ok, {counts['singular']} singular, "
-        f"{counts['error']} errors",
+        f"{counts['error']} errors" + (f", {others}" if others else ""),
     )
     if args.out is not None:
         with args.out.open("w", newline="") as f:

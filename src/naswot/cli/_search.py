@@ -42,6 +42,7 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
         help="independent runs (default: 1)",
     )
     _common.add_scoring_options(p)
+    _common.add_ensemble_option(p)
     p.add_argument(
         "--benchmark",
         type=Path,
@@ -59,11 +60,20 @@ def run(args: argparse.Namespace) -> int:
     """Runs the search and prints the chosen architecture of each run."""
     space, builder = _common.resolve_space(args.space)
     proxies = _common.resolve_proxies(args.proxy, args.variant)
-    if len(proxies) > 1:
-        raise InvalidParameterError("search takes one proxy; use `naswot score` for several.")
-    proxy = proxies[0]
+    specs = _common.resolve_ensembles(args.ensemble, proxies)
+    if len(specs) > 1:
+        raise InvalidParameterError("search takes one --ensemble.")
+    if len(proxies) > 1 and not specs:
+        raise InvalidParameterError(
+            "search takes one proxy, or several combined by one --ensemble "
+            "(e.g. --proxy naswot,zico,flops --ensemble log_rank:naswot+zico+flops)."
+        )
+    if specs and len(proxies) != len(specs[0].members):
+        raise InvalidParameterError(
+            f"--proxy names proxies that the ensemble {specs[0].label!r} does not use."
+        )
     device = _common.resolve_device(args.device)
-    fast = _common.resolve_fast(args, space, proxy)
+    fast = {id(p): _common.resolve_fast(args, space, p) for p in proxies}
     table = load_table(args.benchmark, space) if args.benchmark else None
     first_batch = _common.resolve_batch(args, seed=args.seed)
     _common.note(args, f"batch: {first_batch.source}")
@@ -81,27 +91,35 @@ def run(args: argparse.Namespace) -> int:
             seed = args.seed + r
             batch = first_batch if r == 0 else _common.resolve_batch(args, seed=seed)
 
-            job = ScoringJob(
-                space=space,
-                builder=builder,
-                proxy=proxy,
-                batch=batch,
-                seed=seed,
-                device=str(device),
-                fast=fast,
-                n_classes=_common.n_classes_for(proxy, batch.dataset),
-            )
-
-            def score_fn(archs: Sequence[Any], job: ScoringJob = job) -> list[float | None]:
-                records = _common.score_keys(
-                    args,
-                    [space.key(a) for a in archs],
-                    job,
-                    store,
-                    progress=False,
-                    on_record=lambda _: bar.update(),
+            jobs = [
+                ScoringJob(
+                    space=space,
+                    builder=builder,
+                    proxy=proxy,
+                    batch=batch,
+                    seed=seed,
+                    device=str(device),
+                    fast=fast[id(proxy)],
+                    n_classes=_common.n_classes_for(proxy, batch.dataset),
                 )
-                return [rec.score for rec in records]
+                for proxy in proxies
+            ]
+
+            def score_fn(archs: Sequence[Any], jobs: list[ScoringJob] = jobs) -> list[float | None]:
+                keys = [space.key(a) for a in archs]
+                by_label = {}
+                for i, job in enumerate(jobs):
+                    by_label[_common.proxy_label(job.proxy)] = _common.score_keys(
+                        args,
+                        keys,
+                        job,
+                        store,
+                        progress=False,
+                        on_record=(lambda _: bar.update()) if i == len(jobs) - 1 else None,
+                    )
+                if specs:  # ranks within this run's sample
+                    return [r.score for r in _common.ensemble_records(specs[0], by_label)]
+                return [rec.score for rec in by_label[_common.proxy_label(jobs[0].proxy)]]
 
             result = run_search(RandomSampling(space, seed=seed), score_fn, budget=args.n_samples)
             if args.n_runs > 1:  # stream the runs; a single result is printed after the bar

@@ -14,6 +14,7 @@ from naswot.cli import (
     _data,
     _evaluate,
     _evolve,
+    _leaderboard,
     _list,
     _plot,
     _replay,
@@ -34,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"naswot {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (_score, _search, _evaluate, _replay, _evolve, _plot, _bench, _data, _list):
+    modules = (_score, _search, _evaluate, _leaderboard, _replay, _evolve, _plot, _bench, _data)
+    for module in (*modules, _list):
         module.add_parser(commands)
     return parser
 

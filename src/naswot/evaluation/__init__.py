@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from naswot.evaluation.correlation import CorrelationReport, Interval, correlate, top_k_precision
 from naswot.evaluation.replay import ReplayRow, replay
-from naswot.evaluation.scores import ScoreTable, load_scores, shipped_scores_path
+from naswot.evaluation.scores import (
+    ScoreTable,
+    ensemble_table,
+    load_scores,
+    row_label,
+    shipped_scores_path,
+)
 from naswot.evaluation.targets import DATASET_COLUMNS, accuracy_column
 
 __all__ = [
@@ -19,8 +25,10 @@ __all__ = [
     "ScoreTable",
     "accuracy_column",
     "correlate",
+    "ensemble_table",
     "load_scores",
     "replay",
+    "row_label",
     "shipped_scores_path",
     "top_k_precision",
 ]

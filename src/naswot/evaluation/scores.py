@@ -7,15 +7,24 @@ import gzip
 import io
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from naswot.exceptions import ArchParseError, BenchmarkError, InvalidParameterError
+from naswot.proxies.ensemble import EnsembleSpec
 from naswot.spaces import SearchSpace
 
-__all__ = ["SHIPPED_SCORES", "ScoreTable", "load_scores", "shipped_scores_path"]
+__all__ = [
+    "SHIPPED_SCORES",
+    "ScoreTable",
+    "ensemble_table",
+    "load_scores",
+    "row_label",
+    "shipped_scores_path",
+]
 
 SHIPPED_SCORES = "nb201_naswot_cifar10_b128_seed1.csv.gz"
 
@@ -47,12 +56,26 @@ def shipped_scores_path() -> Path:
     return Path(str(resources.files("naswot.evaluation") / "_tables" / SHIPPED_SCORES))
 
 
-def load_scores(path: Path | str | None, space: SearchSpace[Any]) -> ScoreTable:
+def row_label(proxy: str | None, variant: str | None) -> str:
+    """The label of a score row: ``proxy``, or ``proxy:variant`` unless the variant is default.
+
+    Ensemble rows (``proxy`` = method, ``variant`` = ``a+b+c``) read ``METHOD:a+b+c``.
+    """
+    proxy = proxy or "naswot"
+    return proxy if variant in (None, "", "default") else f"{proxy}:{variant}"
+
+
+def load_scores(
+    path: Path | str | None, space: SearchSpace[Any], *, proxy: str | None = None
+) -> ScoreTable:
     """Reads a score CSV (columns ``arch``, ``score``, ``status``; ``.csv.gz`` too).
 
     Args:
         path: the file; None means the shipped NB201 table.
         space: the space whose keys the ``arch`` column holds (keys are canonicalised).
+        proxy: the rows to read, by label (``zico``, ``naswot:official``,
+            ``log_rank:naswot+zico+flops``; see :func:`row_label`); needed when the file holds
+            several proxies.
 
     Raises:
         BenchmarkError: if the file is missing or malformed, or an architecture appears with
@@ -73,7 +96,20 @@ def load_scores(path: Path | str | None, space: SearchSpace[Any]) -> ScoreTable:
     scores: dict[str, float] = {}
     failed: dict[str, str] = {}
     proxies: set[str] = set()
-    for line, row in enumerate(reader, start=2):
+    rows = list(reader)
+    labels = {row_label(row.get("proxy"), row.get("variant")) for row in rows}
+    if proxy is not None and proxy not in labels:
+        raise InvalidParameterError(
+            f"{path} has no rows of proxy {proxy!r} (it has: {', '.join(sorted(labels))})."
+        )
+    if proxy is None and len(labels) > 1:
+        raise InvalidParameterError(
+            f"{path} mixes several proxies ({', '.join(sorted(labels))}); choose one with "
+            "--proxy, or combine them with --ensemble."
+        )
+    for line, row in enumerate(rows, start=2):
+        if proxy is not None and row_label(row.get("proxy"), row.get("variant")) != proxy:
+            continue
         try:
             key = space.key(space.parse(row["arch"]))
         except ArchParseError as e:
@@ -87,11 +123,6 @@ def load_scores(path: Path | str | None, space: SearchSpace[Any]) -> ScoreTable:
         if key in scores and scores[key] != value:
             raise BenchmarkError(f"{path}:{line}: {key} has two different scores.")
         scores[key] = value
-    if len(proxies) > 1:
-        raise InvalidParameterError(
-            f"{path} mixes several proxies/variants ({', '.join(sorted(proxies))}); "
-            "evaluate one at a time."
-        )
     meta_path = path.with_name(path.name.removesuffix(".gz") + ".meta.json")
     provenance = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
     return ScoreTable(
@@ -100,6 +131,32 @@ def load_scores(path: Path | str | None, space: SearchSpace[Any]) -> ScoreTable:
         failed=failed,
         proxy=proxies.pop() if proxies else "naswot/default",
         provenance=provenance,
+    )
+
+
+def ensemble_table(tables: Mapping[str, ScoreTable], spec: EnsembleSpec) -> ScoreTable:
+    """The ensemble ``spec`` of the members' score tables, over the cells every member scored.
+
+    A member's failed cell ranks below all its scores (``nan_policy="worst"``); cells that some
+    member lacks are left out. The scores are ranks within those cells.
+    """
+    members = [tables[m] for m in spec.members]
+    keys = [
+        k
+        for k in [*members[0].scores, *members[0].failed]
+        if all(k in t.scores or k in t.failed for t in members)
+    ]
+    if not keys:
+        raise InvalidParameterError(f"The members of {spec.label!r} share no scored cell.")
+    by_member = dict(zip(spec.members, members, strict=True))
+    combined = spec.combine(
+        {m: [t.scores.get(k, math.nan) for k in keys] for m, t in by_member.items()}
+    )
+    return ScoreTable(
+        path=members[0].path,
+        scores=dict(zip(keys, (float(v) for v in combined), strict=True)),
+        proxy=spec.label,
+        provenance=members[0].provenance,
     )
 
 

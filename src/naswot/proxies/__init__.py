@@ -8,7 +8,7 @@ one output). Rank aggregation of several proxies lives in :mod:`naswot.proxies.e
 
 from __future__ import annotations
 
-from naswot.proxies._base import Proxy, ProxyFactory, ScoreResult, Status
+from naswot.proxies._base import DEGENERATE, Proxy, ProxyFactory, ScoreResult, Status
 from naswot.proxies._common import ProxyClass
 from naswot.proxies._kernel import hamming_kernel, log_abs_det
 from naswot.proxies.epe_nas import EpeNas
@@ -33,6 +33,7 @@ from naswot.proxies.zico import Zico
 from naswot.registry import Registry
 
 __all__ = [
+    "DEGENERATE",
     "PROXIES",
     "EpeNas",
     "Epsinas",

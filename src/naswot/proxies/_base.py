@@ -11,7 +11,7 @@ from torch import nn
 
 from naswot.data.batch import Batch
 
-__all__ = ["Proxy", "ProxyFactory", "ScoreResult", "Status"]
+__all__ = ["DEGENERATE", "Proxy", "ProxyFactory", "ScoreResult", "Status"]
 
 
 class Status(StrEnum):
@@ -20,9 +20,21 @@ class Status(StrEnum):
     OK = "ok"
     """A finite score."""
     SINGULAR = "singular"
-    """The kernel is singular (e.g. two inputs with identical codes): the score is ``-inf``."""
+    """The kernel is singular (e.g. two inputs with identical codes). NASWOT's score is then
+    ``-inf`` (log 0); a proxy whose singular case has no ordered value (``ntk``'s infinite
+    condition number) has no score (None)."""
+    CONSTANT = "constant"
+    """The network's output (or features) does not depend on its input; no score."""
+    NO_RELU = "no_relu"
+    """The proxy reads rectifiers and the network has none (or none on a path); no score."""
+    OVERFLOW = "overflow"
+    """The score is not a finite number (e.g. ``synflow:float32`` on a large network)."""
     ERROR = "error"
     """Scoring failed; the score is None and ``error`` says why."""
+
+
+DEGENERATE = frozenset({Status.CONSTANT, Status.NO_RELU, Status.OVERFLOW})
+"""Statuses of architectures without a meaningful score: stored like scores, skipped by search."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,10 +58,12 @@ class ScoreResult:
     def __post_init__(self) -> None:
         if self.status is Status.OK and (self.score is None or not math.isfinite(self.score)):
             raise ValueError(f"An 'ok' result needs a finite score, got {self.score!r}.")
-        if self.status is Status.SINGULAR and self.score != -math.inf:
-            raise ValueError("A 'singular' result has the score -inf.")
-        if self.status is Status.ERROR and (self.score is not None or not self.error):
-            raise ValueError("An 'error' result has no score and an error message.")
+        if self.status is Status.SINGULAR and self.score not in (-math.inf, None):
+            raise ValueError("A 'singular' result has the score -inf or none.")
+        if (self.status is Status.ERROR or self.status in DEGENERATE) and (
+            self.score is not None or not self.error
+        ):
+            raise ValueError(f"A {self.status.value!r} result has no score and a message.")
 
     def __float__(self) -> float:
         if self.score is None:

@@ -19,7 +19,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from naswot.data.batch import Batch
-from naswot.exceptions import InvalidParameterError, NaswotError, ScoringError
+from naswot.exceptions import (
+    DegenerateNetworkError,
+    InvalidParameterError,
+    NaswotError,
+    ScoringError,
+)
 from naswot.proxies._base import ProxyFactory, ScoreResult, Status
 
 __all__ = [
@@ -213,11 +218,12 @@ def failures_as_scoring_errors(proxy: str) -> Iterator[None]:
 
 
 def finite_result(value: float | torch.Tensor, proxy: str) -> ScoreResult:
-    """An ``ok`` result for a finite ``value``; a non-finite value raises ScoringError."""
+    """An ``ok`` result for a finite ``value``; a non-finite value is status ``overflow``."""
     score = float(value)
     if not math.isfinite(score):
-        raise ScoringError(
+        raise DegenerateNetworkError(
             f"{proxy} gave a non-finite score ({score}): the computation overflowed or divided "
-            "by zero for this network."
+            "by zero for this network.",
+            status=Status.OVERFLOW.value,
         )
     return ScoreResult(score=score, status=Status.OK)

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from naswot.exceptions import ScoringError
+from naswot.exceptions import DegenerateNetworkError, ScoringError
+from naswot.proxies._base import Status
 from naswot.proxies._kernel import kernel_update
 
 __all__ = ["RECTIFIERS", "ModuleKernels", "is_official_relu", "is_rectifier", "record_kernels"]
@@ -59,9 +60,10 @@ def record_kernels(
     """
     record = ModuleKernels(hooked=[m for m in model.modules() if select(m)])
     if not record.hooked:
-        raise ScoringError(
+        raise DegenerateNetworkError(
             "The model has no ReLU modules to hook: NASWOT needs rectifiers as nn.ReLU (or "
-            "ReLU6/LeakyReLU/RReLU/PReLU) modules; functional calls such as F.relu are not seen."
+            "ReLU6/LeakyReLU/RReLU/PReLU) modules; functional calls such as F.relu are not seen.",
+            status=Status.NO_RELU.value,
         )
 
     def hook(module: nn.Module, args: tuple[object, ...], output: object) -> None:

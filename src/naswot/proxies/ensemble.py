@@ -31,7 +31,9 @@ Example:
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -40,7 +42,15 @@ from scipy.stats import rankdata
 
 from naswot.exceptions import InvalidParameterError
 
-__all__ = ["ENSEMBLES", "NanPolicy", "log_rank", "majority_vote", "oriented_ranks", "rank_sum"]
+__all__ = [
+    "ENSEMBLES",
+    "EnsembleSpec",
+    "NanPolicy",
+    "log_rank",
+    "majority_vote",
+    "oriented_ranks",
+    "rank_sum",
+]
 
 NanPolicy = Literal["worst", "omit", "raise"]
 Scores = Mapping[str, ArrayLike | Sequence[float | None]]
@@ -161,6 +171,62 @@ ENSEMBLES: dict[str, Callable[..., NDArray[np.float64]]] = {
 """The aggregation methods by name (for a CLI option)."""
 
 
+@dataclass(frozen=True, slots=True)
+class EnsembleSpec:
+    """An aggregation method over named proxies, written ``METHOD:proxy+proxy+...``.
+
+    Members are proxy labels (``name`` or ``name:variant``), e.g.
+    ``log_rank:naswot+zico+flops`` or ``vote:synflow+jacob_cov+snip``.
+    """
+
+    method: str
+    members: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, text: str) -> EnsembleSpec:
+        """Reads ``METHOD:proxy+proxy+...``; the method must be in :data:`ENSEMBLES`."""
+        method, sep, rest = text.strip().partition(":")
+        members = tuple(m.strip() for m in rest.split("+") if m.strip())
+        if not sep or not members:
+            raise InvalidParameterError(
+                f"Ensemble {text!r}: expected METHOD:proxy+proxy+... (methods: "
+                f"{', '.join(ENSEMBLES)}), e.g. log_rank:naswot+zico+flops."
+            )
+        if method not in ENSEMBLES:
+            close = difflib.get_close_matches(method, list(ENSEMBLES), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise InvalidParameterError(
+                f"Unknown ensemble method {method!r}. Choices: {', '.join(ENSEMBLES)}.{hint}"
+            )
+        if len(set(members)) != len(members):
+            raise InvalidParameterError(f"Ensemble {text!r} names a proxy twice.")
+        return cls(method, members)
+
+    @property
+    def label(self) -> str:
+        """The spec as written: ``METHOD:a+b+c``."""
+        return f"{self.method}:{'+'.join(self.members)}"
+
+    def combine(
+        self,
+        scores: Scores,
+        *,
+        higher_is_better: Orientation = None,
+        nan_policy: NanPolicy = "worst",
+    ) -> NDArray[np.float64]:
+        """The combined score (higher is better) from ``scores``, which must hold every member."""
+        missing = [m for m in self.members if m not in scores]
+        if missing:
+            raise InvalidParameterError(
+                f"Ensemble {self.label!r} needs scores of {', '.join(missing)}."
+            )
+        return ENSEMBLES[self.method](
+            {m: scores[m] for m in self.members},
+            higher_is_better=higher_is_better,
+            nan_policy=nan_policy,
+        )
+
+
 def _as_matrix(scores: Scores) -> NDArray[np.float64]:
     if not scores:
         raise InvalidParameterError("The 'scores' parameter must hold at least one proxy.")
@@ -183,12 +249,13 @@ def _orientations(scores: Scores, given: Orientation) -> list[bool]:
         from naswot.proxies import PROXIES  # the registry imports this package's modules
 
         for name in missing:
-            if name not in PROXIES:
+            base = name.partition(":")[0]  # a "name:variant" label
+            if base not in PROXIES:
                 raise InvalidParameterError(
                     f"No orientation for {name!r}: it is not a registered proxy; pass "
                     "higher_is_better={name: bool}."
                 )
-            given[name] = PROXIES.get(name).higher_is_better
+            given[name] = PROXIES.get(base).higher_is_better
     return [bool(given[name]) for name in scores]
 
 

@@ -13,8 +13,8 @@ from torch import nn
 from torch.func import functional_call
 
 from naswot.data.batch import Batch
-from naswot.exceptions import InvalidParameterError, ScoringError
-from naswot.proxies._base import ScoreResult
+from naswot.exceptions import DegenerateNetworkError, InvalidParameterError
+from naswot.proxies._base import ScoreResult, Status
 from naswot.proxies._common import (
     check_variant,
     failures_as_scoring_errors,
@@ -94,8 +94,10 @@ def epsinas_score(y1: torch.Tensor, y2: torch.Tensor) -> float:
         y = y.detach().double()
         low, high = y.min(), y.max()
         if not torch.isfinite(y).all() or float(high - low) <= 0.0:
-            raise ScoringError(
-                "epsinas: the outputs are constant or not finite under a constant init."
+            raise DegenerateNetworkError(
+                "epsinas: the outputs are constant or not finite under a constant init (the "
+                "output does not depend on the input).",
+                status=Status.CONSTANT.value,
             )
         normed.append((y - low) / (high - low))
     stacked = torch.stack(normed)  # (2, n)

@@ -12,8 +12,8 @@ import torch
 from torch import nn
 
 from naswot.data.batch import Batch
-from naswot.exceptions import ScoringError
-from naswot.proxies._base import ScoreResult
+from naswot.exceptions import DegenerateNetworkError
+from naswot.proxies._base import ScoreResult, Status
 from naswot.proxies._common import (
     check_variant,
     failures_as_scoring_errors,
@@ -75,10 +75,14 @@ def input_jacobian(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, tor
     with torch.enable_grad():
         y = first_tensor(model(xg))
         if not y.requires_grad:
-            raise ScoringError("The model output does not depend on its input.")
+            raise DegenerateNetworkError(
+                "The model output does not depend on its input.", status=Status.CONSTANT.value
+            )
         (jacobian,) = torch.autograd.grad(y.sum(), xg, allow_unused=True)
     if jacobian is None:
-        raise ScoringError("The model output does not depend on its input.")
+        raise DegenerateNetworkError(
+            "The model output does not depend on its input.", status=Status.CONSTANT.value
+        )
     return jacobian.reshape(x.shape[0], -1), y.detach()
 
 
@@ -86,9 +90,10 @@ def correlation(rows: torch.Tensor, what: str) -> torch.Tensor:
     """Pearson correlation between the rows of ``rows`` in float64; constant rows are an error."""
     corr = torch.corrcoef(rows.detach().to(torch.float64))
     if not torch.isfinite(corr).all():
-        raise ScoringError(
-            f"A {what} has zero variance, so its correlation is undefined (the output may not "
-            "depend on the input)."
+        raise DegenerateNetworkError(
+            f"A {what} has zero variance, so its correlation is undefined (the output does not "
+            "depend on the input).",
+            status=Status.CONSTANT.value,
         )
     return corr
 

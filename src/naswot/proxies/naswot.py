@@ -25,7 +25,12 @@ import torch
 from torch import nn
 
 from naswot.data.batch import Batch
-from naswot.exceptions import InvalidParameterError, NaswotError, ScoringError
+from naswot.exceptions import (
+    DegenerateNetworkError,
+    InvalidParameterError,
+    NaswotError,
+    ScoringError,
+)
 from naswot.proxies._base import ScoreResult, Status
 from naswot.proxies._common import failures_as_scoring_errors, first_tensor, noise_like
 from naswot.proxies._hooks import ModuleKernels, is_official_relu, is_rectifier, record_kernels
@@ -155,7 +160,9 @@ def _kernel(
             "hooks never fired (are the activations called functionally?)."
         )
     if not keys:
-        raise ScoringError("No ReLU module lies on a path to the model's output.")
+        raise DegenerateNetworkError(
+            "No ReLU module lies on a path to the model's output.", status=Status.NO_RELU.value
+        )
     kernel = torch.stack([record.kernels[k] for k in keys]).sum(0)
     return kernel, sum(record.units[k] for k in keys), sum(record.calls[k] for k in keys)
 
@@ -218,7 +225,8 @@ def score(
         on_error: ``raise`` a ScoringError, or ``record`` it as a result with status ``error``.
 
     Returns:
-        The score with its status: ``ok``, ``singular`` (score ``-inf``) or ``error``.
+        The score with its status: ``ok``, ``singular`` (score ``-inf``), ``no_relu`` or
+        ``error``.
 
     Example:
         >>> import torch, naswot
@@ -238,6 +246,10 @@ def score(
     device = param.device if param is not None else batch.inputs.device
     try:
         return proxy(model, batch.to(device))
+    except DegenerateNetworkError as e:
+        if on_error == "raise":
+            raise
+        return ScoreResult(score=None, status=Status(e.status), error=str(e))
     except NaswotError as e:
         if on_error == "raise":
             raise

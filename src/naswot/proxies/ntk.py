@@ -13,8 +13,8 @@ import torch
 from torch import nn
 
 from naswot.data.batch import Batch
-from naswot.exceptions import ScoringError
-from naswot.proxies._base import ScoreResult
+from naswot.exceptions import DegenerateNetworkError, ScoringError
+from naswot.proxies._base import ScoreResult, Status
 from naswot.proxies._common import (
     check_variant,
     failures_as_scoring_errors,
@@ -73,7 +73,9 @@ def _ntk(model: nn.Module, x: torch.Tensor, weights: Sequence[torch.Tensor]) -> 
     with torch.enable_grad():
         out = first_tensor(model(x))
         if not out.requires_grad:
-            raise ScoringError("ntk: the output does not depend on any weight.")
+            raise DegenerateNetworkError(
+                "ntk: the output does not depend on any weight.", status=Status.CONSTANT.value
+            )
         per_image = out.reshape(out.shape[0], -1).sum(1)
         for i in range(x.shape[0]):
             grads = torch.autograd.grad(per_image[i], weights, retain_graph=True, allow_unused=True)
@@ -100,8 +102,9 @@ def ntk_condition_number(gram: torch.Tensor) -> float:
     eigenvalues = torch.linalg.eigvalsh(gram.double())
     smallest, largest = float(eigenvalues[0]), float(eigenvalues[-1])
     if smallest <= largest * gram.shape[0] * torch.finfo(torch.float64).eps:
-        raise ScoringError(
+        raise DegenerateNetworkError(
             "ntk: the NTK is singular (smallest eigenvalue "
-            f"{smallest:.3g}), so its condition number is infinite."
+            f"{smallest:.3g}), so its condition number is infinite.",
+            status=Status.SINGULAR.value,
         )
     return largest / smallest

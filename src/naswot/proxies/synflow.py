@@ -46,16 +46,21 @@ class Synflow:
 
     The network is not modified: the absolute float64 parameters are swapped in with
     ``torch.func.functional_call``. The head counts, hence ``needs_classes`` (as foresight).
+
+    Variant ``float32`` computes in float32 as foresight's code does; on large networks the
+    score exceeds float32's range and the result has status ``overflow`` (no score), which is
+    why ``default`` uses float64.
     """
 
     name = "synflow"
     higher_is_better = True
     needs_labels = False
     needs_classes = True
-    variants: ClassVar[tuple[str, ...]] = ("default",)
+    variants: ClassVar[tuple[str, ...]] = ("default", "float32")
 
     def __init__(self, variant: str = "default") -> None:
         self.variant = check_variant("Synflow", variant, self.variants)
+        self._dtype = torch.float64 if self.variant == "default" else torch.float32
 
     def __call__(self, model: nn.Module, batch: Batch, /) -> ScoreResult:
         """Scores ``model`` (data-free; only the batch's input shape is used)."""
@@ -65,34 +70,34 @@ class Synflow:
             raise ScoringError("synflow needs convolution or linear layers; the model has none.")
         with scoring_state(model, train=False), failures_as_scoring_errors(self.name):
             params = {
-                n: p.detach().abs().double().requires_grad_(id(p) in weight_ids)
+                n: p.detach().abs().to(self._dtype).requires_grad_(id(p) in weight_ids)
                 for n, p in model.named_parameters()
             }
-            buffers = {n: _eval_buffer(n, b) for n, b in model.named_buffers()}
+            buffers = {n: _eval_buffer(n, b, self._dtype) for n, b in model.named_buffers()}
             scored = [params[n] for n, p in model.named_parameters() if id(p) in weight_ids]
-            ones = torch.ones((1, *x.shape[1:]), dtype=torch.float64, device=x.device)
+            ones = torch.ones((1, *x.shape[1:]), dtype=self._dtype, device=x.device)
             with torch.enable_grad():
                 out = first_tensor(functional_call(model, {**params, **buffers}, (ones,)))
                 if not out.requires_grad:
                     return finite_result(0.0, self.name)
                 grads = torch.autograd.grad(out.sum(), scored, allow_unused=True)
             total = sum(
-                float((g * w.detach()).sum())
+                float((g * w.detach()).sum(dtype=self._dtype))
                 for g, w in zip(grads, scored, strict=True)
                 if g is not None
             )
             return finite_result(total, self.name)
 
     def __repr__(self) -> str:
-        return "Synflow()"
+        return "Synflow()" if self.variant == "default" else f"Synflow({self.variant!r})"
 
 
-def _eval_buffer(name: str, buffer: torch.Tensor) -> torch.Tensor:
-    """BatchNorm running statistics as at initialisation (mean 0, variance 1), in float64."""
+def _eval_buffer(name: str, buffer: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """BatchNorm running statistics as at initialisation (mean 0, variance 1), in ``dtype``."""
     if not buffer.is_floating_point():
         return buffer
     if name.endswith("running_mean"):
-        return torch.zeros_like(buffer, dtype=torch.float64)
+        return torch.zeros_like(buffer, dtype=dtype)
     if name.endswith("running_var"):
-        return torch.ones_like(buffer, dtype=torch.float64)
-    return buffer.double()
+        return torch.ones_like(buffer, dtype=dtype)
+    return buffer.to(dtype)

@@ -15,8 +15,8 @@ from torch import nn
 from torch.func import functional_call
 
 from naswot.data.batch import Batch
-from naswot.exceptions import ScoringError
-from naswot.proxies._base import ScoreResult
+from naswot.exceptions import DegenerateNetworkError
+from naswot.proxies._base import ScoreResult, Status
 from naswot.proxies._common import (
     WEIGHTED,
     check_variant,
@@ -140,8 +140,9 @@ def zen_score(
         f_eps = feature_map(x + alpha * eps)
     diff = float(torch.linalg.vector_norm((f_x - f_eps).flatten(1), dim=1).mean())
     if diff <= 0.0 or any(float(s) <= 0.0 for s in bn_sigmas):
-        raise ScoringError(
+        raise DegenerateNetworkError(
             "zen: the features do not depend on the input (a zero difference or a BatchNorm "
-            "input with zero variance), so the score is log 0."
+            "input with zero variance), so the score is log 0.",
+            status=Status.CONSTANT.value,
         )
     return math.log(diff) + sum(math.log(float(s)) for s in bn_sigmas)

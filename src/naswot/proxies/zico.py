@@ -13,8 +13,8 @@ import torch
 from torch import nn
 
 from naswot.data.batch import Batch
-from naswot.exceptions import InvalidParameterError, ScoringError
-from naswot.proxies._base import ScoreResult
+from naswot.exceptions import DegenerateNetworkError, InvalidParameterError
+from naswot.proxies._base import ScoreResult, Status
 from naswot.proxies._common import (
     check_variant,
     failures_as_scoring_errors,
@@ -74,7 +74,11 @@ class Zico:
                 if ratio > 0:
                     total, used = total + math.log(ratio), used + 1
             if not used:
-                raise ScoringError("zico: no layer has gradients that vary across the splits.")
+                raise DegenerateNetworkError(
+                    "zico: no layer has gradients that vary across the splits (the loss does "
+                    "not depend on the input).",
+                    status=Status.CONSTANT.value,
+                )
             return finite_result(total, self.name)
 
     def __repr__(self) -> str:

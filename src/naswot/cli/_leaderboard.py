@@ -1,0 +1,193 @@
+"""``naswot leaderboard``: every proxy (and some ensembles) scored and measured on one pool."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from naswot.benchmarks import load_table
+from naswot.cli import _common
+from naswot.evaluation import accuracy_column
+from naswot.evaluation.leaderboard import LeaderboardRow, leaderboard, render_markdown
+from naswot.evaluation.targets import EVAL_DATASETS
+from naswot.exceptions import InvalidParameterError
+from naswot.parallel import ScoringJob
+from naswot.proxies.ensemble import EnsembleSpec
+
+DEFAULT_ENSEMBLES = (
+    "vote:synflow+jacob_cov+snip",
+    "rank_sum:naswot+zico+flops",
+    "log_rank:naswot+zico+flops",
+    "log_rank:naswot+synflow+zico+flops",
+)
+"""Foresight's vote, and NASWOT + ZiCo + FLOPs (PEERS.md §9.3) by rank sum and AZ-NAS log-rank."""
+
+
+def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAction
+    """Adds the ``leaderboard`` command."""
+    p = commands.add_parser(
+        "leaderboard",
+        help="score a seeded pool of cells with every proxy and rank the proxies",
+        description="Scores a fixed, seeded sample of cells (--n-cells) with each proxy "
+        "through the store (a rerun resumes), then writes Kendall tau and Spearman rho with "
+        "95%% bootstrap intervals per dataset, the simulated search at N, and each proxy's "
+        "correlation with params. Every network sees the same batch (--dataset images).",
+    )
+    p.add_argument(
+        "--benchmark",
+        type=Path,
+        required=True,
+        help="benchmark CSV of the space (for nb201: nb201_combined.csv)",
+    )
+    p.add_argument(
+        "--n-cells",
+        type=_common.positive_int,
+        default=200,
+        help="cells in the pool (default: 200, about an hour on 2 cores with every proxy)",
+    )
+    _common.add_scoring_options(p)
+    p.add_argument(
+        "--ensemble",
+        action="append",
+        default=None,
+        metavar="METHOD:A+B+...",
+        help="an ensemble row (repeatable; methods rank_sum, vote, log_rank); default: "
+        + ", ".join(DEFAULT_ENSEMBLES),
+    )
+    p.add_argument("--split", choices=["test", "val"], default="test")
+    p.add_argument("--n-search", type=_common.positive_int, default=100, metavar="N")
+    p.add_argument("--n-runs", type=_common.positive_int, default=500)
+    p.add_argument("--n-bootstrap", type=int, default=1000)
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="write the Markdown table here, plus OUT.json with every figure",
+    )
+    p.set_defaults(run=run, proxy="all", batch_size=64)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Scores the pool with every proxy, then prints (and writes) the leaderboard."""
+    start = time.perf_counter()
+    space, builder = _common.resolve_space(args.space)
+    proxies = _common.resolve_proxies(args.proxy, args.variant)
+    labels = [_common.proxy_label(p) for p in proxies]
+    if args.ensemble:
+        specs = _common.resolve_ensembles(args.ensemble, proxies)
+    else:  # the defaults whose members are all scored
+        defaults = [EnsembleSpec.parse(s) for s in DEFAULT_ENSEMBLES]
+        specs = [s for s in defaults if all(m in labels for m in s.members)]
+    table = load_table(args.benchmark, space)
+    columns = {d: accuracy_column(d, args.split) for d in EVAL_DATASETS}
+    columns = {d: c for d, c in columns.items() if c in table.metrics}
+    if not columns:
+        raise InvalidParameterError(
+            f"The benchmark {table.path} has none of the {args.split} accuracy columns "
+            f"{sorted(accuracy_column(d, args.split) for d in EVAL_DATASETS)}."
+        )
+    keys = _common.distinct_samples(space, args.n_cells, args.seed)
+    unknown = [k for k in keys if k not in table.rows]
+    if unknown:
+        raise InvalidParameterError(
+            f"{len(unknown)} sampled cells are not in {table.path} (first: {unknown[0]})."
+        )
+    device = _common.resolve_device(args.device)
+    batch = _common.resolve_batch(args, seed=args.seed)
+    _common.note(args, f"batch: {batch.source}; {len(keys)} cells, {len(proxies)} proxies")
+    store = _common.open_store(args)
+    scores: dict[str, list[float]] = {}
+    seconds: dict[str, float] = {}
+    try:
+        for label, proxy in zip(labels, proxies, strict=True):
+            job = ScoringJob(
+                space=space,
+                builder=builder,
+                proxy=proxy,
+                batch=batch,
+                seed=args.seed,
+                device=str(device),
+                fast=_common.resolve_fast(args, space, proxy),
+                n_classes=_common.n_classes_for(proxy, batch.dataset),
+            )
+            records = _common.score_keys(args, keys, job, store, progress=not args.quiet)
+            scores[label] = [math.nan if r.score is None else r.score for r in records]
+            spent = [r.seconds for r in records if r.seconds is not None]
+            seconds[label] = float(np.mean(spent)) if spent else math.nan
+    finally:
+        if store is not None:
+            store.close()
+    rows = leaderboard(
+        scores,
+        {label: p.higher_is_better for label, p in zip(labels, proxies, strict=True)},
+        {d: [table.rows[k][c] for k in keys] for d, c in columns.items()},
+        ensembles=specs,
+        seconds=seconds,
+        n_search=args.n_search,
+        n_runs=args.n_runs,
+        n_bootstrap=args.n_bootstrap,
+        seed=args.seed,
+    )
+    markdown = render_markdown(rows, n_search=args.n_search)
+    print(markdown, end="")
+    wall = time.perf_counter() - start
+    compute = sum(v * len(keys) for v in seconds.values() if not math.isnan(v))
+    _common.note(
+        args,
+        f"{len(keys)} cells x {len(proxies)} proxies: {compute / 60:.1f} min of scoring "
+        f"(per-cell times from the store); this run took {wall / 60:.1f} min",
+    )
+    if args.out is not None:
+        args.out.write_text(markdown)
+        info = {
+            "space": space.name,
+            "n_cells": len(keys),
+            "seed": args.seed,
+            "split": args.split,
+            "accuracy_columns": columns,
+            "benchmark": str(table.path),
+            "proxies": labels,
+            "ensembles": [s.label for s in specs],
+            "n_search": args.n_search,
+            "n_runs": args.n_runs,
+            "n_bootstrap": args.n_bootstrap,
+            "scoring_minutes": compute / 60,
+            "wall_minutes": wall / 60,
+            "device": str(device),
+            "rows": [_row_json(r) for r in rows],
+            **_common.batch_info(batch),
+        }
+        _common.write_meta(args.out, args, None, info)
+        _common.note(args, f"wrote {args.out} and {args.out.name}.meta.json")
+    return 0
+
+
+def _row_json(row: LeaderboardRow) -> dict[str, Any]:
+    def num(x: float | None) -> float | None:
+        return None if x is None or math.isnan(x) else x
+
+    return {
+        "label": row.label,
+        "kind": row.kind,
+        "members": list(row.members),
+        "n": row.n,
+        "n_failed": row.n_failed,
+        "kendall_tau": {
+            d: {"value": num(ci.value), "low": num(ci.low), "high": num(ci.high)}
+            for d, ci in row.kendall_tau.items()
+        },
+        "spearman_rho": {
+            d: {"value": num(ci.value), "low": num(ci.low), "high": num(ci.high)}
+            for d, ci in row.spearman_rho.items()
+        },
+        "search": {
+            d: {"mean": row.search_mean[d], "std": row.search_std[d]} for d in row.search_mean
+        },
+        "rho_params": num(row.rho_params),
+        "seconds_per_cell": num(row.seconds_per_cell),
+    }

@@ -1,0 +1,257 @@
+"""The proxy leaderboard: every proxy and ensemble measured the same way on one pool of cells.
+
+Given each proxy's scores over the same pool of architectures and the benchmark accuracies of
+that pool, :func:`leaderboard` computes per row (a proxy or an ensemble):
+
+* Kendall tau and Spearman rho (95 % bootstrap intervals) against the accuracy of each dataset;
+* the simulated search at N: over ``n_runs`` runs, N cells drawn with replacement from the pool,
+  the best-scored one is kept; the mean and std of its accuracy (the same draws for every row);
+* Spearman rho with ``params`` (the size bias), when ``params`` is among the proxies.
+
+Orientation: every statistic is of the *oriented* score (a lower-is-better proxy such as ``ntk``
+is negated), so a higher correlation is always better. Failures (a NaN score: the proxy could not
+score the cell) rank below every real score of that proxy, as in a search, which never picks
+them; ``-inf`` (a singular kernel) ranks lowest among real scores. The number of failed cells is
+part of each row. Ensembles are ranked over the whole pool for the correlations and over each
+run's N cells for the search (their rank-based scores depend on the set they rank).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from naswot.evaluation.correlation import Interval, correlate
+from naswot.exceptions import InvalidParameterError
+from naswot.proxies.ensemble import EnsembleSpec, oriented_ranks
+
+__all__ = ["LeaderboardRow", "leaderboard", "render_markdown"]
+
+
+@dataclass(frozen=True)
+class LeaderboardRow:
+    """One proxy's (or ensemble's) figures.
+
+    Attributes:
+        label: ``name``, ``name:variant`` or an ensemble's ``METHOD:a+b+c``.
+        kind: ``proxy`` or ``ensemble``.
+        n: cells in the pool; ``n_failed`` of them failed for this row (for an ensemble: cells
+            where any member failed).
+        kendall_tau, spearman_rho: per dataset.
+        search_mean, search_std: accuracy of the search's pick at N, per dataset.
+        rho_params: Spearman rho with the ``params`` proxy (None without it).
+        seconds_per_cell: mean scoring time (for an ensemble: the sum of its members').
+    """
+
+    label: str
+    kind: str
+    n: int
+    n_failed: int
+    kendall_tau: dict[str, Interval]
+    spearman_rho: dict[str, Interval]
+    search_mean: dict[str, float]
+    search_std: dict[str, float]
+    rho_params: float | None
+    seconds_per_cell: float | None
+    members: tuple[str, ...] = field(default=())
+
+
+def leaderboard(
+    scores: Mapping[str, Sequence[float] | NDArray[np.float64]],
+    higher_is_better: Mapping[str, bool],
+    accuracy: Mapping[str, Sequence[float] | NDArray[np.float64]],
+    *,
+    ensembles: Sequence[EnsembleSpec] = (),
+    seconds: Mapping[str, float] | None = None,
+    n_search: int = 100,
+    n_runs: int = 500,
+    n_bootstrap: int = 1000,
+    seed: int = 1,
+) -> list[LeaderboardRow]:
+    """The rows of the leaderboard, proxies first (in the given order), then ensembles.
+
+    Args:
+        scores: proxy label -> one score per pool cell (NaN = failed; ``-inf`` allowed).
+        higher_is_better: proxy label -> orientation.
+        accuracy: dataset name -> the pool cells' accuracies, same order.
+        ensembles: aggregations over proxies of ``scores``.
+        seconds: proxy label -> mean seconds per cell.
+        n_search: N of the simulated search.
+        n_runs: runs of the simulated search.
+        n_bootstrap: bootstrap resamples of the correlation intervals.
+        seed: seed of the search draws and of the bootstrap.
+    """
+    if not scores:
+        raise InvalidParameterError("The leaderboard needs at least one proxy's scores.")
+    values = {k: np.asarray(v, dtype=np.float64) for k, v in scores.items()}
+    acc = {k: np.asarray(v, dtype=np.float64) for k, v in accuracy.items()}
+    m = {len(v) for v in (*values.values(), *acc.values())}
+    if len(m) != 1:
+        raise InvalidParameterError("Every score and accuracy array must cover the same cells.")
+    n = m.pop()
+    if n < 3:
+        raise InvalidParameterError(f"The leaderboard needs at least 3 cells; got {n}.")
+    missing = [k for k in values if k not in higher_is_better]
+    if missing:
+        raise InvalidParameterError(f"No orientation given for {', '.join(missing)}.")
+    for spec in ensembles:
+        absent = [k for k in spec.members if k not in values]
+        if absent:
+            raise InvalidParameterError(
+                f"Ensemble {spec.label!r} needs scores of {', '.join(absent)}."
+            )
+    # Oriented scores: higher is better, NaN = failed.
+    oriented = {k: v if higher_is_better[k] else -v for k, v in values.items()}
+    ranks, _ = oriented_ranks(oriented, higher_is_better=dict.fromkeys(oriented, True))
+    pool_rank = dict(zip(oriented, ranks, strict=True))
+    params_rank = pool_rank.get("params")
+    draws = np.random.default_rng(seed).integers(0, n, size=(n_runs, n_search))
+    seconds = seconds or {}
+
+    rows: list[LeaderboardRow] = []
+    for label, rank in pool_rank.items():
+        picks = _first_argmax(rank[draws])
+        rows.append(
+            _row(
+                label,
+                "proxy",
+                rank,
+                draws[np.arange(n_runs), picks],
+                acc,
+                n_failed=int(np.isnan(values[label]).sum()),
+                params_rank=params_rank,
+                seconds=seconds.get(label),
+                n_bootstrap=n_bootstrap,
+                seed=seed,
+            )
+        )
+    for spec in ensembles:
+        members = {k: oriented[k] for k in spec.members}
+        up = dict.fromkeys(members, True)
+        combined = spec.combine(members, higher_is_better=up)
+        picked = np.empty(n_runs, dtype=np.intp)
+        for r, idx in enumerate(draws):
+            local = spec.combine({k: v[idx] for k, v in members.items()}, higher_is_better=up)
+            picked[r] = idx[_first_argmax(local[None, :])[0]]
+        member_seconds = [seconds.get(k) for k in spec.members]
+        rows.append(
+            _row(
+                spec.label,
+                "ensemble",
+                combined,
+                picked,
+                acc,
+                n_failed=int(np.isnan(np.array(list(members.values()))).any(axis=0).sum()),
+                params_rank=params_rank,
+                seconds=None
+                if any(s is None for s in member_seconds)
+                else float(sum(s for s in member_seconds if s is not None)),
+                n_bootstrap=n_bootstrap,
+                seed=seed,
+                members=spec.members,
+            )
+        )
+    return rows
+
+
+def _first_argmax(values: NDArray[np.float64]) -> NDArray[np.intp]:
+    return np.asarray(np.argmax(values, axis=1), dtype=np.intp)
+
+
+def _row(
+    label: str,
+    kind: str,
+    value: NDArray[np.float64],
+    picked: NDArray[np.intp],
+    acc: Mapping[str, NDArray[np.float64]],
+    *,
+    n_failed: int,
+    params_rank: NDArray[np.float64] | None,
+    seconds: float | None,
+    n_bootstrap: int,
+    seed: int,
+    members: tuple[str, ...] = (),
+) -> LeaderboardRow:
+    taus: dict[str, Interval] = {}
+    rhos: dict[str, Interval] = {}
+    for dataset, a in acc.items():
+        if np.all(value == value[0]):
+            nan = Interval(math.nan, math.nan, math.nan)
+            taus[dataset], rhos[dataset] = nan, nan
+            continue
+        report = correlate(value, a, n_bootstrap=n_bootstrap, seed=seed)
+        taus[dataset], rhos[dataset] = report.kendall_tau, report.spearman_rho
+    rho_params = None
+    if params_rank is not None and not np.all(value == value[0]):
+        rho_params = correlate(params_rank, value, n_bootstrap=0).spearman_rho.value
+    return LeaderboardRow(
+        label=label,
+        kind=kind,
+        n=len(value),
+        n_failed=n_failed,
+        kendall_tau=taus,
+        spearman_rho=rhos,
+        search_mean={d: float(a[picked].mean()) for d, a in acc.items()},
+        search_std={d: float(a[picked].std(ddof=0)) for d, a in acc.items()},
+        rho_params=rho_params,
+        seconds_per_cell=seconds,
+        members=members,
+    )
+
+
+_SHORT = {"cifar10": "C10", "cifar100": "C100", "imagenet16-120": "IN16"}
+
+
+def render_markdown(rows: Sequence[LeaderboardRow], *, n_search: int) -> str:
+    """Two Markdown tables (correlations; search and cost), best mean Spearman rho first.
+
+    Proxies come first, then ensembles, each group sorted by the mean of its Spearman rho over
+    the datasets.
+    """
+    datasets = list(rows[0].kendall_tau) if rows else []
+    short = [_SHORT.get(d, d) for d in datasets]
+
+    def mean_rho(row: LeaderboardRow) -> float:
+        vals = [ci.value for ci in row.spearman_rho.values() if not math.isnan(ci.value)]
+        return sum(vals) / len(vals) if vals else -math.inf
+
+    ordered = [
+        row
+        for kind in ("proxy", "ensemble")
+        for row in sorted((r for r in rows if r.kind == kind), key=mean_rho, reverse=True)
+    ]
+    head = ["proxy", "failed"]
+    for d in short:
+        head += [f"τ {d}", f"ρ {d}"]
+    corr = [_md_row(head), "|" + "---|" * len(head)]
+    for row in ordered:
+        cells = [f"`{row.label}`", str(row.n_failed)]
+        for d in datasets:
+            cells += [_ci(row.kendall_tau[d]), _ci(row.spearman_rho[d])]
+        corr.append(_md_row(cells))
+    head = ["proxy", *(f"search N={n_search} {d}" for d in short), "ρ params", "s/cell"]
+    search = [_md_row(head), "|" + "---|" * len(head)]
+    for row in ordered:
+        cells = [f"`{row.label}`"]
+        cells += [f"{row.search_mean[d]:.2f} ± {row.search_std[d]:.2f}" for d in datasets]
+        cells.append("–" if row.rho_params is None else f"{row.rho_params:.2f}")
+        seconds = row.seconds_per_cell
+        cells.append("–" if seconds is None or math.isnan(seconds) else f"{seconds:.2f}")
+        search.append(_md_row(cells))
+    return "\n".join(corr) + "\n\n" + "\n".join(search) + "\n"
+
+
+def _md_row(cells: Sequence[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _ci(ci: Interval) -> str:
+    if math.isnan(ci.value):
+        return "–"
+    if math.isnan(ci.low):
+        return f"{ci.value:.3f}"
+    return f"{ci.value:.3f} [{ci.low:.2f}, {ci.high:.2f}]"

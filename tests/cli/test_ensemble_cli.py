@@ -1,0 +1,127 @@
+"""Ensembles in score, evaluate and search, and the leaderboard command."""
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from naswot.cli import main
+from naswot.cli._common import distinct_samples
+from naswot.evaluation.targets import DATASET_COLUMNS
+from naswot.spaces import NasBench201Space
+
+CHEAP = "naswot,flops,synflow,naswot:official"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def write_benchmark(path: Path, keys: list[str]) -> Path:
+    rng = np.random.default_rng(0)
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["arch_str", *DATASET_COLUMNS.values()])
+        for k in keys:
+            w.writerow([k, *rng.uniform(10, 95, len(DATASET_COLUMNS)).round(3)])
+    return path
+
+
+def test_score_writes_ensemble_rows_that_evaluate_reads(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    out = tmp_path / "s.csv"
+    code, _, _ = run(
+        capsys, "score", "--sample", "6", "--proxy", CHEAP, "--ensemble",
+        "log_rank:naswot+flops", "--ensemble", "vote:naswot+synflow+flops",
+        "--no-store", "--quiet", "--out", str(out),
+    )  # fmt: skip
+    assert code == 0
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 6 * 6
+    vote = [r for r in rows if r["proxy"] == "vote"]
+    assert {r["variant"] for r in vote} == {"naswot+synflow+flops"}
+    # 6 architectures: the pairwise wins add up to 6 * 5 / 2
+    assert sum(float(r["score"]) for r in vote) == pytest.approx(15.0)
+    official = [r for r in rows if r["proxy"] == "naswot" and r["variant"] == "official"]
+    assert len(official) == 6
+    bench = write_benchmark(tmp_path / "b.csv", [r["arch"] for r in rows[:6]])
+    base = ["evaluate", "--scores", str(out), "--benchmark", str(bench), "--n-bootstrap", "0"]
+    code, _, err = run(capsys, *base)
+    assert code == 1 and "mixes several proxies" in err and "log_rank:naswot+flops" in err
+    results: dict[tuple[str, ...], dict[str, object]] = {}
+    for extra in (
+        ["--proxy", "log_rank:naswot+flops"],
+        ["--ensemble", "log_rank:naswot+flops"],
+        ["--proxy", "naswot:official"],
+        ["--proxy", "flops"],
+    ):
+        code, text, err = run(capsys, *base, *extra, "--json")
+        assert code == 0, err
+        results[tuple(extra)] = json.loads(text)
+    # the ensemble made by score equals the one evaluate makes from the members' rows
+    made_by_score = results[("--proxy", "log_rank:naswot+flops")]
+    made_by_evaluate = results[("--ensemble", "log_rank:naswot+flops")]
+    assert made_by_score["kendall_tau"] == made_by_evaluate["kendall_tau"]
+    assert made_by_score["n"] == 6
+    code, _, err = run(capsys, *base, "--proxy", "zico")
+    assert code == 1 and "no rows of proxy 'zico'" in err
+
+
+def test_score_ensemble_members_must_be_scored(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(
+        capsys, "score", "--sample", "2", "--proxy", "naswot", "--ensemble",
+        "rank_sum:naswot+zico", "--no-store",
+    )  # fmt: skip
+    assert code == 1 and "needs zico in --proxy" in err
+    code, _, err = run(capsys, "score", "--sample", "2", "--proxy", "naswot,naswot:default")
+    assert code == 1 and "more than once" in err
+    code, _, err = run(capsys, "score", "--sample", "2", "--proxy", "naswot:nope", "--no-store")
+    assert code == 1 and "Unknown variant 'nope'" in err
+
+
+def test_search_with_an_ensemble(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "search", "--n-samples", "5", "--proxy", "naswot,flops", "--ensemble",
+        "log_rank:naswot+flops", "--no-store", "--quiet",
+    )  # fmt: skip
+    assert code == 0 and out.startswith("best: |")
+    # log-rank of the best-ranked architecture by both members is 0
+    assert "score" in out
+    code, _, err = run(
+        capsys, "search", "--n-samples", "5", "--proxy", "naswot,flops,synflow", "--ensemble",
+        "log_rank:naswot+flops", "--no-store",
+    )  # fmt: skip
+    assert code == 1 and "does not use" in err
+
+
+def test_leaderboard_resumes_through_the_store(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    keys = distinct_samples(NasBench201Space(), 6, 1)
+    bench = write_benchmark(tmp_path / "b.csv", keys)
+    store, out = tmp_path / "s.sqlite", tmp_path / "lb.md"
+    argv = [
+        "leaderboard", "--benchmark", str(bench), "--n-cells", "6", "--proxy",
+        "naswot,params,flops,synflow", "--batch-size", "8", "--store", str(store),
+        "--n-bootstrap", "20", "--n-runs", "20", "--n-search", "3", "--quiet",
+    ]  # fmt: skip
+    code, first, _ = run(capsys, *argv, "--ensemble", "rank_sum:naswot+flops", "--out", str(out))
+    assert code == 0
+    assert "`rank_sum:naswot+flops`" in first and "`synflow`" in first
+    meta = json.loads((tmp_path / "lb.md.meta.json").read_text())
+    assert meta["n_cells"] == 6 and meta["proxies"] == ["naswot", "params", "flops", "synflow"]
+    assert {r["label"] for r in meta["rows"]} >= {"naswot", "rank_sum:naswot+flops"}
+    assert out.read_text() == first
+    # the second run scores nothing: every row comes from the store, same table
+    code, second, _ = run(capsys, *argv, "--ensemble", "rank_sum:naswot+flops")
+    assert code == 0 and second == first
+    code, _, err = run(
+        capsys, "leaderboard", "--benchmark", str(bench), "--n-cells", "7", "--proxy",
+        "naswot", "--batch-size", "8", "--no-store",
+    )  # fmt: skip
+    assert code == 1 and "not in" in err

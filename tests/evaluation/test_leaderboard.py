@@ -1,0 +1,98 @@
+import math
+
+import numpy as np
+import pytest
+
+from naswot.evaluation.leaderboard import leaderboard, render_markdown
+from naswot.exceptions import InvalidParameterError
+from naswot.proxies.ensemble import EnsembleSpec
+
+ACC = np.arange(20, dtype=np.float64)  # cell i has accuracy i
+
+
+def rows_by_label(**kwargs: object) -> dict[str, object]:
+    rows = leaderboard(**kwargs)  # type: ignore[arg-type]
+    return {r.label: r for r in rows}
+
+
+def test_perfect_and_reversed_proxies_are_oriented() -> None:
+    rows = rows_by_label(
+        scores={"good": ACC * 3, "ntk": -ACC, "params": ACC**2},
+        higher_is_better={"good": True, "ntk": False, "params": True},
+        accuracy={"cifar10": ACC, "cifar100": ACC + 1},
+        n_bootstrap=20,
+        n_search=5,
+        n_runs=50,
+    )
+    for label in ("good", "ntk", "params"):
+        row = rows[label]
+        assert row.kendall_tau["cifar10"].value == pytest.approx(1.0)  # type: ignore[attr-defined]
+        assert row.spearman_rho["cifar100"].value == pytest.approx(1.0)  # type: ignore[attr-defined]
+        assert row.rho_params == pytest.approx(1.0)  # type: ignore[attr-defined]
+        assert row.n_failed == 0  # type: ignore[attr-defined]
+
+
+def test_search_picks_the_best_of_each_draw_and_failures_never_win() -> None:
+    scores = ACC.copy()
+    scores[19] = math.nan  # the best cell fails: a search never picks it
+    rows = rows_by_label(
+        scores={"p": scores},
+        higher_is_better={"p": True},
+        accuracy={"cifar10": ACC},
+        n_bootstrap=0,
+        n_search=20,
+        n_runs=200,
+        seed=3,
+    )
+    row = rows["p"]
+    assert row.n_failed == 1  # type: ignore[attr-defined]
+    draws = np.random.default_rng(3).integers(0, 20, size=(200, 20))
+    expected = np.where(draws == 19, -1, draws).max(axis=1)
+    assert row.search_mean["cifar10"] == pytest.approx(expected.mean())  # type: ignore[attr-defined]
+
+
+def test_ensemble_rows_combine_members_and_sum_their_time() -> None:
+    rng = np.random.default_rng(0)
+    a = ACC + rng.normal(0, 4, 20)
+    b = ACC + rng.normal(0, 4, 20)
+    rows = leaderboard(
+        {"a": a, "b": b},
+        {"a": True, "b": True},
+        {"cifar10": ACC},
+        ensembles=[EnsembleSpec.parse("rank_sum:a+b"), EnsembleSpec.parse("log_rank:a+b")],
+        seconds={"a": 0.5, "b": 0.25},
+        n_bootstrap=0,
+        n_search=4,
+        n_runs=30,
+    )
+    assert [r.kind for r in rows] == ["proxy", "proxy", "ensemble", "ensemble"]
+    assert rows[2].seconds_per_cell == pytest.approx(0.75)
+    assert rows[2].members == ("a", "b")
+    md = render_markdown(rows, n_search=4)
+    assert "`rank_sum:a+b`" in md and "search N=4 C10" in md and "τ C10" in md
+    assert md.count("\n") == 2 * (2 + len(rows)) + 1
+
+
+def test_bad_inputs_are_refused() -> None:
+    with pytest.raises(InvalidParameterError, match="same cells"):
+        leaderboard({"a": [1.0, 2.0, 3.0]}, {"a": True}, {"cifar10": [1.0, 2.0]})
+    with pytest.raises(InvalidParameterError, match="orientation"):
+        leaderboard({"a": [1.0, 2.0, 3.0]}, {}, {"cifar10": [1.0, 2.0, 3.0]})
+    with pytest.raises(InvalidParameterError, match="needs scores of b"):
+        leaderboard(
+            {"a": [1.0, 2.0, 3.0]},
+            {"a": True},
+            {"cifar10": [1.0, 2.0, 3.0]},
+            ensembles=[EnsembleSpec.parse("vote:a+b")],
+        )
+
+
+def test_a_constant_proxy_has_no_correlation_but_a_row() -> None:
+    rows = rows_by_label(
+        scores={"flat": np.ones(20)},
+        higher_is_better={"flat": True},
+        accuracy={"cifar10": ACC},
+        n_bootstrap=0,
+    )
+    assert math.isnan(rows["flat"].kendall_tau["cifar10"].value)  # type: ignore[attr-defined]
+    assert "–" in render_markdown(list(rows.values()), n_search=100)  # type: ignore[arg-type]
