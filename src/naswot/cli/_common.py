@@ -6,11 +6,8 @@ import argparse
 import json
 import math
 import platform
-import signal
 import sys
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,234 +17,60 @@ import torch
 
 from naswot._malloc import tune_malloc
 from naswot._version import __version__
-from naswot.data import DATASETS, Batch, default_data_dir, find_dataset, load_batch
+from naswot.cli._options import add_ensemble_option, add_scoring_options, positive_int
+from naswot.cli._proxies import (
+    DATASET_CLASSES,
+    ensemble_records,
+    n_classes_for,
+    proxy_label,
+    resolve_ensembles,
+    resolve_proxies,
+    resolve_proxy,
+)
+from naswot.cli._signals import stop_on_sigint
+from naswot.data import Batch, default_data_dir, find_dataset, load_batch
 from naswot.exceptions import InvalidParameterError, NaswotError
-from naswot.fast import FAST_SCORERS, PRECISIONS, FastScorer
+from naswot.fast import FAST_SCORERS, FastScorer
 from naswot.networks import NetworkBuilder
-from naswot.parallel import BACKENDS, ScoringJob, score_parallel
-from naswot.proxies import PROXIES, Naswot, Proxy
-from naswot.proxies.ensemble import EnsembleSpec
+from naswot.parallel import ScoringJob, score_parallel
+from naswot.proxies import Naswot, Proxy
 from naswot.scoring import ScoreRecord
 from naswot.spaces import EnumerableSpace, SearchSpace
 from naswot.spaces.custom import resolve_space as custom_resolve_space
 from naswot.store import ResultStore, default_store_path
 
-
-def positive_int(text: str) -> int:
-    """Argparse type: an int >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
-    return value
-
-
-def add_scoring_options(p: argparse.ArgumentParser) -> None:
-    """Options every scoring command takes."""
-    p.add_argument(
-        "--space",
-        default="nb201",
-        help="search space: a name from `naswot list spaces` (default: nb201) or "
-        "module:attribute for your own space (docs/spaces.md)",
-    )
-    p.add_argument(
-        "--proxy",
-        default="naswot",
-        help="proxy, or a comma-separated list for `score` (default: naswot; see "
-        "`naswot list proxies`)",
-    )
-    p.add_argument(
-        "--variant",
-        default="default",
-        help="proxy variant: default (Eq. 1, each ReLU once) or official (the "
-        "official code's double counting)",
-    )
-    p.add_argument(
-        "--dataset", default="cifar10", help=f"one of {', '.join(DATASETS)} (default: cifar10)"
-    )
-    p.add_argument(
-        "--data-dir",
-        type=Path,
-        default=None,
-        help="folder holding the dataset's official folder (cifar-10-batches-py, "
-        "cifar-100-python, ImageNet16); default: $NASWOT_DATA_DIR or "
-        "~/.cache/naswot/data, else the 20 bundled CIFAR-10 images",
-    )
-    p.add_argument(
-        "--batch-size",
-        type=int,
-        default=None,
-        help="minibatch size (default: 128; 20 with the bundled images)",
-    )
-    p.add_argument("--seed", type=int, default=1, help="seed of the batch, samples and inits")
-    p.add_argument(
-        "--store",
-        type=Path,
-        default=None,
-        help="result store (default: $NASWOT_STORE or ~/.cache/naswot/store.sqlite)",
-    )
-    p.add_argument("--no-store", action="store_true", help="keep results in memory only")
-    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
-    p.add_argument(
-        "--engine",
-        choices=["auto", "module", "fast"],
-        default="auto",
-        help="auto (default): the space's fast NASWOT scorer where there is one; "
-        "module: build each network and hook it; fast: require the fast scorer",
-    )
-    p.add_argument(
-        "--precision",
-        choices=list(PRECISIONS),
-        default="fp32",
-        help="fp32 (default, exact) or bf16 (fast engine only; faster, scores differ "
-        "slightly and are stored as their own variant)",
-    )
-    p.add_argument(
-        "--workers",
-        type=positive_int,
-        default=1,
-        help="processes (or Ray tasks) scoring in parallel (default: 1)",
-    )
-    p.add_argument(
-        "--threads",
-        type=positive_int,
-        default=None,
-        help="torch threads per process (default: the cores divided by --workers)",
-    )
-    p.add_argument(
-        "--backend",
-        choices=list(BACKENDS),
-        default="local",
-        help="local processes (default) or a Ray cluster",
-    )
-    p.add_argument(
-        "--address",
-        default=None,
-        help="Ray cluster address (--backend ray); default: start a local one",
-    )
-    p.add_argument("--quiet", action="store_true", help="no progress bar or notes on stderr")
+# The option builders, proxy resolution and Ctrl-C handling live in _options, _proxies and
+# _signals; they are re-exported here, where the commands look them up as ``_common.X``.
+__all__ = [
+    "DATASET_CLASSES",
+    "add_ensemble_option",
+    "add_scoring_options",
+    "batch_info",
+    "distinct_samples",
+    "ensemble_records",
+    "format_score",
+    "n_classes_for",
+    "note",
+    "open_store",
+    "positive_int",
+    "proxy_label",
+    "read_arch_file",
+    "resolve_batch",
+    "resolve_device",
+    "resolve_ensembles",
+    "resolve_fast",
+    "resolve_proxies",
+    "resolve_proxy",
+    "resolve_space",
+    "score_keys",
+    "stop_on_sigint",
+    "write_meta",
+]
 
 
 def resolve_space(name: str) -> tuple[SearchSpace[Any], NetworkBuilder]:
     """The space and builder registered under ``name``, or of a ``module:attribute`` spec."""
     return custom_resolve_space(name)
-
-
-DATASET_CLASSES = {
-    "cifar10": 10,
-    "cifar100": 100,
-    "imagenet16-120": 120,
-    "imagenette": 10,
-    "noise": 10,
-}
-
-
-def resolve_proxies(names: str, variant: str) -> list[Proxy]:
-    """The proxies of a comma-separated list of ``name`` or ``name:variant``.
-
-    ``variant`` applies to a bare ``naswot``; other bare names take their first (default)
-    variant. ``all`` stands for every registered proxy in its default variant plus the other
-    NASWOT variants (the leaderboard's set).
-    """
-    out: list[Proxy] = []
-    for item in [n.strip() for n in names.split(",") if n.strip()]:
-        if item == "all":
-            out += [resolve_proxy(n, PROXIES.get(n).variants[0]) for n in PROXIES.names()]
-            out += [resolve_proxy("naswot", v) for v in Naswot.variants[1:]]
-            continue
-        name, _, given = item.partition(":")
-        factory = PROXIES.get(name)
-        default = variant if name == "naswot" else factory.variants[0]
-        out.append(resolve_proxy(name, given or default))
-    if not out:
-        raise InvalidParameterError("--proxy names no proxy.")
-    labels = [proxy_label(p) for p in out]
-    repeated = sorted({lab for lab in labels if labels.count(lab) > 1})
-    if repeated:
-        raise InvalidParameterError(f"--proxy names {', '.join(repeated)} more than once.")
-    return out
-
-
-def proxy_label(proxy: Proxy) -> str:
-    """``name`` for a proxy's default variant, else ``name:variant`` (as ``--proxy`` takes it)."""
-    default = PROXIES.get(proxy.name).variants[0] if proxy.name in PROXIES else "default"
-    return proxy.name if proxy.variant == default else f"{proxy.name}:{proxy.variant}"
-
-
-def add_ensemble_option(p: argparse.ArgumentParser) -> None:
-    """The ``--ensemble`` option of ``score`` and ``search``."""
-    p.add_argument(
-        "--ensemble",
-        action="append",
-        default=None,
-        metavar="METHOD:A+B+...",
-        help="combine proxies by rank (methods rank_sum, vote, log_rank), e.g. "
-        "log_rank:naswot+zico+flops; the members must be in --proxy (repeatable). Ensemble "
-        "scores are ranks within the architectures scored together.",
-    )
-
-
-def resolve_ensembles(specs: Sequence[str] | None, proxies: Sequence[Proxy]) -> list[EnsembleSpec]:
-    """The ``--ensemble`` specs, each checked against the ``--proxy`` labels."""
-    labels = [proxy_label(p) for p in proxies]
-    out = [EnsembleSpec.parse(s) for s in specs or ()]
-    for spec in out:
-        absent = [m for m in spec.members if m not in labels]
-        if absent:
-            raise InvalidParameterError(
-                f"Ensemble {spec.label!r} needs {', '.join(absent)} in --proxy "
-                f"(given: {', '.join(labels)})."
-            )
-    return out
-
-
-def ensemble_records(
-    spec: EnsembleSpec, by_label: dict[str, list[ScoreRecord]]
-) -> list[ScoreRecord]:
-    """One record per architecture: the ensemble of its members' records (same order).
-
-    A member's failure ranks below all its scores; the row's status is ``ok`` and its seconds
-    the sum of the members'.
-    """
-    members = [by_label[m] for m in spec.members]
-    combined = spec.combine(
-        {m: [math.nan if r.score is None else r.score for r in by_label[m]] for m in spec.members}
-    )
-    out = []
-    for i, value in enumerate(combined):
-        spent = [rs[i].seconds for rs in members]
-        out.append(
-            ScoreRecord(
-                arch=members[0][i].arch,
-                proxy=spec.method,
-                variant="+".join(spec.members),
-                score=float(value),
-                status="ok",
-                error=None,
-                seconds=None if None in spent else sum(s for s in spent if s is not None),
-                n_units=None,
-                cached=all(rs[i].cached for rs in members),
-            )
-        )
-    return out
-
-
-def n_classes_for(proxy: Proxy, dataset: str) -> int:
-    """Network outputs for ``proxy``: 1 (as NASWOT), or the dataset's classes if it needs them."""
-    return DATASET_CLASSES.get(dataset, 10) if getattr(proxy, "needs_classes", False) else 1
-
-
-def resolve_proxy(name: str, variant: str) -> Proxy:
-    """The proxy ``name`` in ``variant``."""
-    factory = PROXIES.get(name)
-    if variant not in factory.variants:
-        raise InvalidParameterError(
-            f"Unknown variant {variant!r} of proxy {name!r}. Choices: "
-            f"{', '.join(factory.variants)}."
-        )
-    return factory(variant)
 
 
 def resolve_fast(
@@ -306,35 +129,6 @@ def score_keys(
         return job.run(keys, store=store, progress=progress, on_record=on_record, stop=stop)
 
 
-@contextmanager
-def stop_on_sigint(*, quiet: bool) -> Iterator[Callable[[], bool]]:
-    """While active, a first Ctrl-C asks scoring to stop after the current architecture.
-
-    Yields the ``stop`` callable for :func:`naswot.scoring.score_architectures`; a second Ctrl-C
-    interrupts at once. Outside the main thread it changes nothing.
-    """
-    requested = [False]
-    if threading.current_thread() is not threading.main_thread():
-        yield lambda: requested[0]
-        return
-
-    def handler(signum: int, frame: object) -> None:
-        if requested[0]:
-            raise KeyboardInterrupt
-        requested[0] = True
-        if not quiet:
-            print(
-                "\nnaswot: stopping after the current architecture (Ctrl-C again to stop now)",
-                file=sys.stderr,
-            )
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield lambda: requested[0]
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def resolve_device(name: str) -> torch.device:
     """A torch device that exists here."""
     try:
@@ -348,12 +142,21 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
-def resolve_batch(args: argparse.Namespace, *, seed: int) -> Batch:
-    """The minibatch the options describe; a dataset in the default data folder is used if found."""
+def resolve_batch(args: argparse.Namespace, *, seed: int, proxies: Sequence[Proxy] = ()) -> Batch:
+    """The minibatch the options describe; a dataset in the default data folder is used if found.
+
+    Without ``--batch-size``, a batch of 128 (NASWOT's), or the proxies' own
+    ``default_batch_size`` when they all declare the same one (``jacob_cov``: 256, the v1
+    paper's); the bundled offline batch holds 20 images whatever is asked.
+    """
     data_dir = args.data_dir
     if data_dir is None and find_dataset(args.dataset, default_data_dir()):
         data_dir = default_data_dir()
-    return load_batch(args.dataset, data_dir=data_dir, batch_size=args.batch_size, seed=seed)
+    size = args.batch_size
+    own = {getattr(p, "default_batch_size", None) for p in proxies}
+    if size is None and data_dir is not None and len(own) == 1 and None not in own:
+        size = own.pop()
+    return load_batch(args.dataset, data_dir=data_dir, batch_size=size, seed=seed)
 
 
 def open_store(args: argparse.Namespace) -> ResultStore | None:
@@ -432,6 +235,11 @@ def read_arch_file(path: Path) -> list[str]:
         lines = path.read_text().splitlines()
     except OSError as e:
         raise NaswotError(f"Cannot read architecture file {path}: {e.strerror}.") from None
+    except UnicodeDecodeError as e:
+        raise NaswotError(
+            f"Cannot read architecture file {path}: it is not UTF-8 text ({e.reason} at byte "
+            f"{e.start}); expected one architecture string per line."
+        ) from None
     keys = [s.strip() for s in lines if s.strip() and not s.strip().startswith("#")]
     if not keys:
         raise InvalidParameterError(f"The architecture file {path} holds no architectures.")

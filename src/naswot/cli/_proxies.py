@@ -1,0 +1,114 @@
+"""Proxy names -> proxy objects, their labels, network outputs and ``--ensemble`` specs."""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Sequence
+
+from naswot.exceptions import InvalidParameterError
+from naswot.proxies import PROXIES, Naswot, Proxy
+from naswot.proxies.ensemble import EnsembleSpec
+from naswot.scoring import ScoreRecord
+
+DATASET_CLASSES = {
+    "cifar10": 10,
+    "cifar100": 100,
+    "imagenet16-120": 120,
+    "imagenette": 10,
+    "noise": 10,
+}
+
+
+def resolve_proxies(names: str, variant: str) -> list[Proxy]:
+    """The proxies of a comma-separated list of ``name`` or ``name:variant``.
+
+    ``variant`` applies to a bare ``naswot``; other bare names take their first (default)
+    variant. ``all`` stands for every registered proxy in its default variant plus the other
+    NASWOT variants (the leaderboard's set).
+    """
+    out: list[Proxy] = []
+    for item in [n.strip() for n in names.split(",") if n.strip()]:
+        if item == "all":
+            out += [resolve_proxy(n, PROXIES.get(n).variants[0]) for n in PROXIES.names()]
+            out += [resolve_proxy("naswot", v) for v in Naswot.variants[1:]]
+            continue
+        name, _, given = item.partition(":")
+        factory = PROXIES.get(name)
+        default = variant if name == "naswot" else factory.variants[0]
+        out.append(resolve_proxy(name, given or default))
+    if not out:
+        raise InvalidParameterError("--proxy names no proxy.")
+    labels = [proxy_label(p) for p in out]
+    repeated = sorted({lab for lab in labels if labels.count(lab) > 1})
+    if repeated:
+        raise InvalidParameterError(f"--proxy names {', '.join(repeated)} more than once.")
+    return out
+
+
+def proxy_label(proxy: Proxy) -> str:
+    """``name`` for a proxy's default variant, else ``name:variant`` (as ``--proxy`` takes it)."""
+    default = PROXIES.get(proxy.name).variants[0] if proxy.name in PROXIES else "default"
+    return proxy.name if proxy.variant == default else f"{proxy.name}:{proxy.variant}"
+
+
+def resolve_ensembles(specs: Sequence[str] | None, proxies: Sequence[Proxy]) -> list[EnsembleSpec]:
+    """The ``--ensemble`` specs, each checked against the ``--proxy`` labels."""
+    labels = [proxy_label(p) for p in proxies]
+    out = [EnsembleSpec.parse(s) for s in specs or ()]
+    for spec in out:
+        absent = [m for m in spec.members if m not in labels]
+        if absent:
+            raise InvalidParameterError(
+                f"Ensemble {spec.label!r} needs {', '.join(absent)} in --proxy "
+                f"(given: {', '.join(labels)})."
+            )
+    return out
+
+
+def ensemble_records(
+    spec: EnsembleSpec, by_label: dict[str, list[ScoreRecord]]
+) -> list[ScoreRecord]:
+    """One record per architecture: the ensemble of its members' records (same order).
+
+    A member's failure ranks below all its scores; the row's status is ``ok`` and its seconds
+    the sum of the members'.
+    """
+    members = [by_label[m] for m in spec.members]
+    combined = spec.combine(
+        {m: [math.nan if r.score is None else r.score for r in by_label[m]] for m in spec.members}
+    )
+    out = []
+    for i, value in enumerate(combined):
+        spent = [rs[i].seconds for rs in members]
+        out.append(
+            ScoreRecord(
+                arch=members[0][i].arch,
+                proxy=spec.method,
+                variant="+".join(spec.members),
+                score=float(value),
+                status="ok",
+                error=None,
+                seconds=None if None in spent else sum(s for s in spent if s is not None),
+                n_units=None,
+                cached=all(rs[i].cached for rs in members),
+            )
+        )
+    return out
+
+
+def n_classes_for(proxy: Proxy, dataset: str) -> int:
+    """Network outputs for ``proxy``: 1 (as NASWOT), or the dataset's classes if it needs them."""
+    return DATASET_CLASSES.get(dataset, 10) if getattr(proxy, "needs_classes", False) else 1
+
+
+def resolve_proxy(name: str, variant: str) -> Proxy:
+    """The proxy ``name`` in ``variant``."""
+    factory = PROXIES.get(name)
+    if variant not in factory.variants:
+        close = difflib.get_close_matches(variant, factory.variants, n=1)
+        raise InvalidParameterError(
+            f"Unknown variant {variant!r} of proxy {name!r}. Choices: "
+            f"{', '.join(factory.variants)}." + (f" Did you mean {close[0]!r}?" if close else "")
+        )
+    return factory(variant)
