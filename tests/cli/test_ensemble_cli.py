@@ -125,3 +125,30 @@ def test_leaderboard_resumes_through_the_store(
         "naswot", "--batch-size", "8", "--no-store",
     )  # fmt: skip
     assert code == 1 and "not in" in err
+
+
+def test_proxy_all_is_every_proxy_plus_the_naswot_variants() -> None:
+    from naswot.cli._common import proxy_label, resolve_proxies
+    from naswot.proxies import PROXIES, Naswot
+
+    labels = [proxy_label(p) for p in resolve_proxies("all", "default")]
+    assert labels[: len(PROXIES)] == PROXIES.names()
+    assert labels[len(PROXIES) :] == [f"naswot:{v}" for v in Naswot.variants[1:]]
+    assert [proxy_label(p) for p in resolve_proxies("synflow:float32, naswot", "official")] == [
+        "synflow:float32",
+        "naswot:official",
+    ]
+
+
+def test_jacob_cov_alone_defaults_to_the_v1_batch_of_256(shared_data: Path) -> None:
+    import argparse
+
+    from naswot.cli._common import resolve_batch, resolve_proxies
+
+    data = shared_data / "cifar10-jpeg-yoongikim"
+    args = argparse.Namespace(data_dir=data, dataset="cifar10", batch_size=None)
+    assert resolve_batch(args, seed=1, proxies=resolve_proxies("jacob_cov", "default")).size == 256
+    mixed = resolve_proxies("jacob_cov,naswot", "default")
+    assert resolve_batch(args, seed=1, proxies=mixed).size == 128
+    args.batch_size = 64
+    assert resolve_batch(args, seed=1, proxies=resolve_proxies("jacob_cov", "default")).size == 64

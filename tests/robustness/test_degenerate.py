@@ -107,3 +107,33 @@ def test_search_skips_every_degenerate_status_by_rule() -> None:
     assert math.isfinite(result.best.score)
     assert result.n_skipped == 8
     assert {Status.CONSTANT, Status.NO_RELU, Status.OVERFLOW} == DEGENERATE
+
+
+def deep_bn_net(depth: int) -> nn.Module:
+    layers: list[nn.Module] = []
+    for _ in range(depth):
+        layers += [nn.Conv2d(3, 3, 3, padding=1), nn.BatchNorm2d(3), nn.ReLU()]
+    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(3 * 8 * 8, 2))
+
+
+def test_epsinas_falls_back_to_float64_when_float32_underflows() -> None:
+    from naswot.data import Batch
+    from naswot.proxies import Epsinas
+
+    x = torch.randn(6, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    net = deep_bn_net(12)
+    small = Epsinas._outputs(net, x, 1e-7, torch.float32)
+    assert float(small.max() - small.min()) == 0.0  # float32 loses the spread
+    wide = Epsinas._outputs(net, x, 1e-7, torch.float64)
+    assert float(wide.max() - wide.min()) > 0.0
+    result = Epsinas()(net, Batch(inputs=x))
+    assert result.status is Status.OK and result.score is not None and result.score >= 0
+
+
+def test_zen_leaves_dead_branches_out_instead_of_failing() -> None:
+    # node 1 is fed only by `none`, so the conv on edge 1->3 sees zeros: its BatchNorm input has
+    # zero variance. The output still depends on the input through edge 0->3.
+    dead_branch = "|none~0|+|none~0|avg_pool_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|none~2|"
+    result = score("zen", dead_branch)
+    assert result.status is Status.OK and result.score is not None
+    assert math.isfinite(result.score)

@@ -65,8 +65,8 @@ def load_table(
     """Reads a benchmark CSV (see module docstring).
 
     Raises:
-        BenchmarkError: if the file is missing, has no key column, a malformed or duplicated
-            architecture, or a non-numeric value.
+        BenchmarkError: if the file is missing or not text, has no key column, a malformed or
+            duplicated architecture, or a non-numeric value.
     """
     path = Path(path)
     if not path.is_file():
@@ -74,6 +74,16 @@ def load_table(
             f"Benchmark file {path} not found. Pass a CSV with an '{key_column}' column and "
             "accuracy columns (e.g. nb201_combined.csv)."
         )
+    try:
+        return _read_table(path, space, key_column)
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise BenchmarkError(
+            f"{path} is not a text CSV file ({type(e).__name__}: {e}); pass a CSV with an "
+            f"'{key_column}' column and accuracy columns (convert other formats first)."
+        ) from None
+
+
+def _read_table(path: Path, space: SearchSpace[Any], key_column: str) -> BenchmarkTable:
     with path.open(newline="") as f:
         reader = csv.DictReader(f)
         fields = reader.fieldnames or []
@@ -82,13 +92,18 @@ def load_table(
         metrics = tuple(c for c in fields if c not in (key_column, "index", *_TEXT_COLUMNS))
         rows: dict[str, dict[str, float]] = {}
         index: dict[str, int] = {}
+        lines: dict[str, int] = {}
         for line, row in enumerate(reader, start=2):
             try:
                 key = space.key(space.parse(row[key_column]))
             except ArchParseError as e:
                 raise BenchmarkError(f"{path}:{line}: {e}") from None
             if key in rows:
-                raise BenchmarkError(f"{path}:{line}: architecture {key} appears twice.")
+                raise BenchmarkError(
+                    f"{path}:{line}: architecture {key} appears twice (first on line "
+                    f"{lines[key]}); a benchmark needs one row per architecture."
+                )
+            lines[key] = line
             rows[key] = {m: _number(row[m], path, line, m) for m in metrics if row.get(m)}
             rows[key] = {m: v for m, v in rows[key].items() if not math.isnan(v)}
             if "index" in fields and row.get("index"):

@@ -89,11 +89,19 @@ def run(args: argparse.Namespace) -> int:
     if column not in table.metrics:
         raise InvalidParameterError(
             f"The benchmark {table.path} has no column {column!r} (columns: "
-            f"{', '.join(table.metrics)})."
+            f"{', '.join(table.metrics) or 'none but the architecture'})."
         )
     keys = [k for k in scores.scores if k in table.rows and column in table.rows[k]]
     failed = [k for k in scores.failed if k in table.rows]
     missing = len(scores) - len(keys) - len(failed)
+    if len(keys) < 3:
+        raise InvalidParameterError(
+            f"Only {len(keys)} of the {len(scores)} scored architectures have a score and a "
+            f"{column!r} value in the benchmark {table.path} ({missing} are not in it or lack "
+            f"the value, "
+            f"{len(failed)} failed); a correlation needs at least 3. Is it the benchmark of "
+            f"the space {space.name!r}?"
+        )
     if args.sample is not None:
         if args.sample > len(keys):
             raise InvalidParameterError(
@@ -131,7 +139,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"accuracy: {column} from {table.path}")
     print(
         f"cells: {report.n} used ({report.n_singular} scored -inf, ranked lowest); "
-        f"{report.n_failed} failed and {report.n_missing} not in the benchmark, left out"
+        f"{report.n_failed} without a score (error or degenerate status) and "
+        f"{report.n_missing} not in the benchmark, left out"
     )
     for name in ("kendall_tau", "spearman_rho"):
         ci = info[name]

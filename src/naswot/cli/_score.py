@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     proxies = _common.resolve_proxies(args.proxy, args.variant)
     device = _common.resolve_device(args.device)
     keys = select_keys(args, space)
-    batch = _common.resolve_batch(args, seed=args.seed)
+    batch = _common.resolve_batch(args, seed=args.seed, proxies=proxies)
     _common.note(args, f"batch: {batch.source}")
     jobs = [
         ScoringJob(

@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     device = _common.resolve_device(args.device)
     fast = {id(p): _common.resolve_fast(args, space, p) for p in proxies}
     table = load_table(args.benchmark, space) if args.benchmark else None
-    first_batch = _common.resolve_batch(args, seed=args.seed)
+    first_batch = _common.resolve_batch(args, seed=args.seed, proxies=proxies)
     _common.note(args, f"batch: {first_batch.source}")
     store = _common.open_store(args)
     bar = tqdm(
@@ -89,7 +89,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         for r in range(args.n_runs):
             seed = args.seed + r
-            batch = first_batch if r == 0 else _common.resolve_batch(args, seed=seed)
+            batch = (
+                first_batch if r == 0 else _common.resolve_batch(args, seed=seed, proxies=proxies)
+            )
 
             jobs = [
                 ScoringJob(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import Any
 
 from naswot._version import __version__
 from naswot.cli import (
@@ -26,9 +28,27 @@ from naswot.exceptions import Interrupted, NaswotError
 __all__ = ["build_parser", "main"]
 
 
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose invalid-choice errors also name the closest choice.
+
+    Python 3.14's ``suggest_on_error=True`` does this; naswot supports Python 3.11. Subcommand
+    parsers inherit the class, so every ``choices`` option (and the command name) gets it.
+    """
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:  # Any: as argparse
+        if action.choices is None or value in action.choices:
+            return
+        names = [str(c) for c in action.choices]
+        close = difflib.get_close_matches(str(value), names, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise argparse.ArgumentError(
+            action, f"invalid choice: {value!r} (choose from {', '.join(names)}){hint}"
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``naswot`` command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="naswot",
         description="Neural architecture search without training (NASWOT, Mellor et al. 2021).",
     )

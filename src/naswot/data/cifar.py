@@ -122,8 +122,7 @@ def load_cifar(
     folder = Path(root).expanduser() / layout.folder
     if not folder.is_dir():
         raise DatasetNotFoundError(
-            f"{layout.title} not found: there is no folder '{layout.folder}' in {folder.parent} "
-            f"(it should hold {', '.join(layout.train_files + layout.test_files)}). "
+            f"{layout.title} not found: {_what_is_wrong(folder.parent, layout)} "
             f"Get it with `naswot data download {name} --data-dir {folder.parent}`, or unpack "
             f"the official {layout.archive} there."
         )
@@ -150,3 +149,34 @@ def load_cifar(
         np.concatenate([images for images, _ in parts]),
         np.concatenate([labels for _, labels in parts]),
     )
+
+
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
+
+
+def _what_is_wrong(root: Path, layout: CifarLayout) -> str:
+    """Why ``root`` does not hold ``layout.folder``: missing, a file, the wrong layout, images."""
+    if not root.exists():
+        return f"the data directory {root} does not exist."
+    if not root.is_dir():
+        return f"the data directory {root} is a file, not a folder."
+    expected = f"(it should hold {', '.join(layout.train_files + layout.test_files)})."
+    flat = [f for f in layout.train_files + layout.test_files if (root / f).is_file()]
+    if flat:
+        fix = (
+            f"pass its parent, {root.parent}"
+            if root.name == layout.folder
+            else f"move them into {root / layout.folder}/"
+        )
+        return (
+            f"{root} holds {', '.join(flat)} directly, but --data-dir must be the folder that "
+            f"holds '{layout.folder}/': {fix}."
+        )
+    images = sorted(f.name for f in root.iterdir() if f.suffix.lower() in _IMAGE_SUFFIXES)
+    if images:
+        return (
+            f"{root} holds image files ({images[0]}, ...), but naswot reads the official "
+            f"{layout.title} python version: the pickled batches in '{layout.folder}/' "
+            f"{expected}"
+        )
+    return f"there is no folder '{layout.folder}' in {root} {expected}"

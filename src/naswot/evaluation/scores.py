@@ -78,8 +78,8 @@ def load_scores(
             several proxies.
 
     Raises:
-        BenchmarkError: if the file is missing or malformed, or an architecture appears with
-            two different scores.
+        BenchmarkError: if the file is missing, not (gzipped) text or malformed, or an
+            architecture appears with two different scores.
     """
     path = shipped_scores_path() if path is None else Path(path)
     if not path.is_file():
@@ -87,7 +87,13 @@ def load_scores(
             f"Score file {path} not found; make one with `naswot score ... --out FILE.csv`."
         )
     raw = path.read_bytes()
-    text = gzip.decompress(raw).decode() if path.suffix == ".gz" else raw.decode()
+    try:
+        text = gzip.decompress(raw).decode() if path.suffix == ".gz" else raw.decode()
+    except (OSError, EOFError, UnicodeDecodeError) as e:  # gzip: BadGzipFile, truncated
+        raise BenchmarkError(
+            f"{path} is not a text score CSV{' (gzip)' if path.suffix == '.gz' else ''} "
+            f"({type(e).__name__}: {e}); make one with `naswot score ... --out FILE.csv`."
+        ) from None
     reader = csv.DictReader(io.StringIO(text))
     fields = reader.fieldnames or []
     for column in ("arch", "score"):
@@ -160,11 +166,14 @@ def ensemble_table(tables: Mapping[str, ScoreTable], spec: EnsembleSpec) -> Scor
     )
 
 
+_EXPECTED = " (expected a finite number, -inf for a singular kernel, or empty for a failed cell)"
+
+
 def _score(text: str, path: Path, line: int) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise BenchmarkError(f"{path}:{line}: score {text!r} is not a number.") from None
+        raise BenchmarkError(f"{path}:{line}: score {text!r} is not a number{_EXPECTED}.") from None
     if math.isnan(value) or value == math.inf:
-        raise BenchmarkError(f"{path}:{line}: score {text!r} is not a valid score.")
+        raise BenchmarkError(f"{path}:{line}: score {text!r} is not a valid score{_EXPECTED}.")
     return value

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+
 from naswot.exceptions import InvalidParameterError
 
 __all__ = ["DATASET_COLUMNS", "EVAL_DATASETS", "SPLITS", "accuracy_column"]
@@ -24,9 +26,10 @@ DATASET_COLUMNS: dict[tuple[str, str], str] = {
 def accuracy_column(dataset: str, split: str) -> str:
     """The benchmark column for ``dataset`` (cifar10, cifar100, imagenet16-120) and ``split``."""
     if dataset not in EVAL_DATASETS:
+        close = difflib.get_close_matches(dataset, EVAL_DATASETS, n=1)
         raise InvalidParameterError(
             f"The 'dataset' parameter must be one of {', '.join(EVAL_DATASETS)}. "
-            f"Got {dataset!r} instead."
+            f"Got {dataset!r} instead." + (f" Did you mean {close[0]!r}?" if close else "")
         )
     if split not in SPLITS:
         raise InvalidParameterError(

@@ -28,7 +28,8 @@ class Status(StrEnum):
     NO_RELU = "no_relu"
     """The proxy reads rectifiers and the network has none (or none on a path); no score."""
     OVERFLOW = "overflow"
-    """The score is not a finite number (e.g. ``synflow:float32`` on a large network)."""
+    """The computation left the floating-point range: the score is not a finite number (e.g.
+    ``synflow:float32`` on a large network), or values underflowed to one constant."""
     ERROR = "error"
     """Scoring failed; the score is None and ``error`` says why."""
 

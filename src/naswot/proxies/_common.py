@@ -30,6 +30,7 @@ from naswot.proxies._base import ProxyFactory, ScoreResult, Status
 __all__ = [
     "WEIGHTED",
     "ProxyClass",
+    "check_finite",
     "check_variant",
     "cross_entropy",
     "failures_as_scoring_errors",
@@ -94,9 +95,19 @@ def inputs_of(batch: Batch, proxy: str, *, min_size: int = 1) -> torch.Tensor:
         raise ScoringError(
             f"{proxy} needs a batch of at least {min_size} inputs, got shape {tuple(x.shape)}."
         )
-    if not torch.isfinite(x).all():
-        raise ScoringError("The batch holds NaN or infinite values.")
+    check_finite(x)
     return x
+
+
+def check_finite(x: torch.Tensor) -> None:
+    """Raises ScoringError naming the inputs of ``x`` (B, ...) that are not finite."""
+    bad = ~torch.isfinite(x.reshape(len(x), -1)).all(dim=1)
+    if bool(bad.any()):
+        first = int(bad.nonzero()[0, 0])
+        raise ScoringError(
+            f"The batch holds NaN or infinite values in {int(bad.sum())} of its {len(bad)} "
+            f"inputs (first: input {first}); proxies need finite inputs."
+        )
 
 
 def noise_like(x: torch.Tensor, seed: int, *, n: int | None = None) -> torch.Tensor:

@@ -37,7 +37,16 @@ class Epsinas:
     entries exactly 0 (each run's minimum) are left out of both means, as the reference code
     does. Higher is better. The constants are swapped in with ``torch.func.functional_call``: the
     network is not modified. The reference code builds NAS-Bench-201 networks with one output, as
-    NASWOT does (``needs_classes`` False). Constant outputs (max = min) are a ScoringError.
+    NASWOT does (``needs_classes`` False).
+
+    Precision: with w1 = 1e-7 every BatchNorm scales its output by about 1e-7 / sqrt(eps), so the
+    outputs of a deep NB201 network shrink to ~1e-167: in float32 they underflow to one constant
+    on about 40 % of NB201 cells. The network runs in float32 (as the reference code) and, when
+    the outputs of either run are constant, again in float64, where they keep their spread (the
+    statistic is scale-free; float64 convolutions are several times slower on CPU). Outputs that
+    are constant at both constants have status ``constant`` (the output does not depend on the
+    input); outputs that are constant only at one constant (underflow even in float64) have
+    status ``overflow``.
 
     Args:
         variant: ``default``.
@@ -64,42 +73,61 @@ class Epsinas:
     def __call__(self, model: nn.Module, batch: Batch, /) -> ScoreResult:
         """Scores ``model`` on ``batch``."""
         x = inputs_of(batch, self.name)
-        outputs: list[torch.Tensor] = []
         with (
             scoring_state(model, train=True),
             failures_as_scoring_errors(self.name),
             torch.no_grad(),
         ):
-            for value in self.weights:
-                params = {n: _constant(n, p, value) for n, p in model.named_parameters()}
-                outputs.append(first_tensor(functional_call(model, params, (x,))).flatten())
+            for dtype in (torch.float32, torch.float64):
+                outputs = [self._outputs(model, x, value, dtype) for value in self.weights]
+                if all(float(y.max() - y.min()) > 0.0 for y in outputs):
+                    break
             return finite_result(epsinas_score(outputs[0], outputs[1]), self.name)
 
     def __repr__(self) -> str:
         return f"Epsinas(weights={self.weights})"
 
+    @staticmethod
+    def _outputs(
+        model: nn.Module, x: torch.Tensor, value: float, dtype: torch.dtype
+    ) -> torch.Tensor:
+        """The flattened outputs with every weight ``value``, computed in ``dtype``."""
+        params = {n: _constant(n, p, value, dtype) for n, p in model.named_parameters()}
+        buffers = {n: b.to(dtype) if b.is_floating_point() else b for n, b in model.named_buffers()}
+        out = functional_call(model, {**params, **buffers}, (x.to(dtype),))
+        return first_tensor(out).flatten()
 
-def _constant(name: str, p: torch.Tensor, value: float) -> torch.Tensor:
+
+def _constant(name: str, p: torch.Tensor, value: float, dtype: torch.dtype) -> torch.Tensor:
     if name.endswith("weight"):
-        return torch.full_like(p, value)
+        return torch.full_like(p, value, dtype=dtype)
     if name.endswith("bias"):
-        return torch.zeros_like(p)
-    return p.detach()
+        return torch.zeros_like(p, dtype=dtype)
+    return p.detach().to(dtype)
 
 
 def epsinas_score(y1: torch.Tensor, y2: torch.Tensor) -> float:
     """The epsinas statistic of two flattened raw outputs of the same inputs."""
-    normed = []
-    for y in (y1, y2):
-        y = y.detach().double()
-        low, high = y.min(), y.max()
-        if not torch.isfinite(y).all() or float(high - low) <= 0.0:
-            raise DegenerateNetworkError(
-                "epsinas: the outputs are constant or not finite under a constant init (the "
-                "output does not depend on the input).",
-                status=Status.CONSTANT.value,
-            )
-        normed.append((y - low) / (high - low))
+    ys = [y.detach().double() for y in (y1, y2)]
+    if not all(torch.isfinite(y).all() for y in ys):
+        raise DegenerateNetworkError(
+            "epsinas: the outputs are not finite under a constant init.",
+            status=Status.OVERFLOW.value,
+        )
+    flat = [float(y.max() - y.min()) <= 0.0 for y in ys]
+    if all(flat):
+        raise DegenerateNetworkError(
+            "epsinas: the outputs are constant under both constant inits (the output does not "
+            "depend on the input).",
+            status=Status.CONSTANT.value,
+        )
+    if any(flat):
+        raise DegenerateNetworkError(
+            "epsinas: the outputs under one constant init underflowed to a single value (even "
+            "in float64), so their spread is lost.",
+            status=Status.OVERFLOW.value,
+        )
+    normed = [(y - y.min()) / (y.max() - y.min()) for y in ys]
     stacked = torch.stack(normed)  # (2, n)
     valid = stacked != 0  # the reference treats exact zeros as missing
     both = valid.all(0)

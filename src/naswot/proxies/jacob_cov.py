@@ -47,6 +47,7 @@ class JacobCov:
     """
 
     name = "jacob_cov"
+    default_batch_size = 256  # the v1 paper's batch; the CLI uses it when --batch-size is not given
     higher_is_better = True
     needs_labels = False
     needs_classes = False

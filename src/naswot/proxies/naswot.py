@@ -32,7 +32,12 @@ from naswot.exceptions import (
     ScoringError,
 )
 from naswot.proxies._base import ScoreResult, Status
-from naswot.proxies._common import failures_as_scoring_errors, first_tensor, noise_like
+from naswot.proxies._common import (
+    check_finite,
+    failures_as_scoring_errors,
+    first_tensor,
+    noise_like,
+)
 from naswot.proxies._hooks import ModuleKernels, is_official_relu, is_rectifier, record_kernels
 from naswot.proxies._kernel import log_abs_det
 
@@ -113,8 +118,7 @@ class Naswot:
             raise ScoringError(
                 f"NASWOT needs a batch of at least 2 inputs, got shape {tuple(inputs.shape)}."
             )
-        if not torch.isfinite(inputs).all():
-            raise ScoringError("The batch holds NaN or infinite values.")
+        check_finite(inputs)
         if self.variant == "noise":
             inputs = noise_like(inputs, self.seed)
         with _train_mode_without_side_effects(model), failures_as_scoring_errors(self.name):
@@ -228,6 +232,13 @@ def score(
         The score with its status: ``ok``, ``singular`` (score ``-inf``), ``no_relu`` or
         ``error``.
 
+    Raises:
+        InvalidParameterError: if ``batch`` is not a Batch or tensor, its inputs are not floating
+            point of the dtype of the model's weights, or ``on_error`` is invalid (whatever
+            ``on_error`` says).
+        ScoringError: with ``on_error="raise"``, if the network cannot be scored on the batch
+            (fewer than 2 inputs, NaN or infinite inputs, a shape the model refuses, ...).
+
     Example:
         >>> import torch, naswot
         >>> net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 16), torch.nn.ReLU())
@@ -241,8 +252,15 @@ def score(
         )
     if isinstance(batch, torch.Tensor):
         batch = Batch(inputs=batch)
+    if not isinstance(batch, Batch) or not isinstance(batch.inputs, torch.Tensor):
+        got = type(batch.inputs if isinstance(batch, Batch) else batch).__name__
+        raise InvalidParameterError(
+            "The 'batch' parameter of score must be a Batch or a torch.Tensor of shape (B, ...). "
+            f"Got {got} instead."
+        )
     proxy = Naswot(variant, gate=gate)
     param = next(model.parameters(), None)
+    _check_dtype(batch.inputs, param)
     device = param.device if param is not None else batch.inputs.device
     try:
         return proxy(model, batch.to(device))
@@ -258,3 +276,15 @@ def score(
         if on_error == "raise":
             raise ScoringError(f"Scoring failed: {type(e).__name__}: {e}") from e
         return ScoreResult(score=None, status=Status.ERROR, error=f"{type(e).__name__}: {e}")
+
+
+def _check_dtype(inputs: torch.Tensor, param: torch.Tensor | None) -> None:
+    """Inputs must be floating point, of the dtype of the model's (floating-point) weights."""
+    want = param.dtype if param is not None and param.is_floating_point() else None
+    if inputs.is_floating_point() and want in (None, inputs.dtype):
+        return
+    expected = f"{want} (the dtype of the model's weights)" if want else "floating point"
+    raise InvalidParameterError(
+        f"The 'batch' parameter of score must hold {expected} inputs, e.g. images normalised with "
+        f"naswot.data.normalize. Got a {inputs.dtype} tensor instead."
+    )

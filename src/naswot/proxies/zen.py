@@ -50,8 +50,11 @@ class Zen:
     Randomness: one ``torch.Generator().manual_seed(seed)`` draws, in order, the weights (in
     ``named_parameters`` order), ``x`` and ``eps`` (see :func:`~naswot.proxies._common.noise_like`).
     The official code uses the L1 norm of the difference and BN running variances; the paper's
-    Frobenius norm and batch statistics are used here. A network whose features do not depend on
-    the input gets ``log 0``: a ScoringError.
+    Frobenius norm and batch statistics are used here. A BatchNorm whose input has zero variance
+    (a dead branch: e.g. an NB201 edge fed only by ``none`` edges) carries no signal and is left
+    out of the sum (its ``log 0`` would make every such cell ``-inf``; the official code's running
+    variances never reach 0, so it counts them as ``log sqrt(0.9)``). A network whose features
+    do not depend on the input has status ``constant``.
 
     Args:
         variant: ``default``.
@@ -139,10 +142,11 @@ def zen_score(
         bn_sigmas = list(sigmas)
         f_eps = feature_map(x + alpha * eps)
     diff = float(torch.linalg.vector_norm((f_x - f_eps).flatten(1), dim=1).mean())
-    if diff <= 0.0 or any(float(s) <= 0.0 for s in bn_sigmas):
+    if diff <= 0.0:
         raise DegenerateNetworkError(
-            "zen: the features do not depend on the input (a zero difference or a BatchNorm "
-            "input with zero variance), so the score is log 0.",
+            "zen: the features do not depend on the input (f(x) = f(x + alpha eps)), so the "
+            "score is log 0.",
             status=Status.CONSTANT.value,
         )
-    return math.log(diff) + sum(math.log(float(s)) for s in bn_sigmas)
+    live = [float(s) for s in bn_sigmas if float(s) > 0.0]  # dead branches carry no signal
+    return math.log(diff) + sum(math.log(s) for s in live)

@@ -107,8 +107,11 @@ def parse_arch(text: str) -> Cell201:
             start = s.pos
             op = s.take_until("~", f"'op~{j}' (edge {j}->{i})")
             if op not in OPS:
-                s.pos = start
-                raise s.fail(f"one of {', '.join(OPS)} (edge {j}->{i})")
+                # Report the whole token (up to '|' or '+'), not its first character.
+                token = op.split("|")[0].split("+")[0] or s.text[start]
+                raise ArchParseError(
+                    s.text, start, f"one of {', '.join(OPS)} (edge {j}->{i})", repr(token)
+                )
             s.pos += len(op)
             s.expect("~")
             s.expect(str(j), f"input node {j} (edge {j}->{i})")
