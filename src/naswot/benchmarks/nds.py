@@ -20,16 +20,14 @@ trained-model records, or a dict whose ``top`` and ``mid`` lists are read one af
 
 from __future__ import annotations
 
-import csv
 import json
 import math
-import os
-import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from naswot.benchmarks._csv import write_csv
 from naswot.exceptions import BenchmarkError, InvalidParameterError
 from naswot.spaces.nds import Genotype, NdsCellArch, format_arch
 from naswot.spaces.nds_anynet import AnyNetArch, Block, Stage, default_stride, format_anynet
@@ -239,24 +237,9 @@ def convert_nds(
         finite = [a for a in accs if math.isfinite(a)]
         value = sum(finite) / len(finite) if finite else math.nan
         table.append({"index": str(rows[0].index), "arch_str": key, column: _cell(value)})
-    _write_csv(table, ("index", "arch_str", column), dst)
+    write_csv(table, ("index", "arch_str", column), dst)
     return len(table)
 
 
 def _cell(value: float) -> str:
     return repr(value) if math.isfinite(value) else ""
-
-
-def _write_csv(rows: Sequence[Mapping[str, str]], columns: Sequence[str], dst: Path) -> None:
-    """Writes ``rows`` to ``dst`` through a temporary file in the same folder, then renames."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(columns))
-            writer.writeheader()
-            writer.writerows(rows)
-        os.replace(tmp, dst)
-    finally:
-        tmp.unlink(missing_ok=True)

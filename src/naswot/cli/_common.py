@@ -63,6 +63,7 @@ __all__ = [
     "resolve_proxy",
     "resolve_space",
     "score_keys",
+    "scoring_jobs",
     "stop_on_sigint",
     "write_meta",
 ]
@@ -95,6 +96,32 @@ def resolve_fast(
     if args.engine == "module" or not available:
         return None
     return FAST_SCORERS.get(space.name)(proxy.variant, precision=args.precision)
+
+
+def scoring_jobs(
+    args: argparse.Namespace,
+    space: SearchSpace[Any],
+    builder: NetworkBuilder,
+    proxies: Sequence[Proxy],
+    batch: Batch,
+    *,
+    seed: int,
+    device: torch.device,
+) -> list[ScoringJob]:
+    """One job per proxy: the engine the options ask for, the dataset's classes where needed."""
+    return [
+        ScoringJob(
+            space=space,
+            builder=builder,
+            proxy=proxy,
+            batch=batch,
+            seed=seed,
+            device=str(device),
+            fast=resolve_fast(args, space, proxy),
+            n_classes=n_classes_for(proxy, batch.dataset),
+        )
+        for proxy in proxies
+    ]
 
 
 def score_keys(

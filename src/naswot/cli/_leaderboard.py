@@ -16,7 +16,6 @@ from naswot.evaluation import accuracy_column
 from naswot.evaluation.leaderboard import LeaderboardRow, leaderboard, render_markdown
 from naswot.evaluation.targets import EVAL_DATASETS
 from naswot.exceptions import InvalidParameterError
-from naswot.parallel import ScoringJob
 from naswot.proxies.ensemble import EnsembleSpec
 
 DEFAULT_ENSEMBLES = (
@@ -99,22 +98,13 @@ def run(args: argparse.Namespace) -> int:
         )
     device = _common.resolve_device(args.device)
     batch = _common.resolve_batch(args, seed=args.seed)
+    jobs = _common.scoring_jobs(args, space, builder, proxies, batch, seed=args.seed, device=device)
     _common.note(args, f"batch: {batch.source}; {len(keys)} cells, {len(proxies)} proxies")
     store = _common.open_store(args)
     scores: dict[str, list[float]] = {}
     seconds: dict[str, float] = {}
     try:
-        for label, proxy in zip(labels, proxies, strict=True):
-            job = ScoringJob(
-                space=space,
-                builder=builder,
-                proxy=proxy,
-                batch=batch,
-                seed=args.seed,
-                device=str(device),
-                fast=_common.resolve_fast(args, space, proxy),
-                n_classes=_common.n_classes_for(proxy, batch.dataset),
-            )
+        for label, job in zip(labels, jobs, strict=True):
             records = _common.score_keys(args, keys, job, store, progress=not args.quiet)
             scores[label] = [math.nan if r.score is None else r.score for r in records]
             spent = [r.seconds for r in records if r.seconds is not None]

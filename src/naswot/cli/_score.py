@@ -11,7 +11,6 @@ from typing import Any, TextIO
 
 from naswot.cli import _common
 from naswot.exceptions import ArchParseError, InvalidParameterError
-from naswot.parallel import ScoringJob
 from naswot.scoring import ScoreRecord, engine_name, stored_variant
 from naswot.spaces import EnumerableSpace, SearchSpace
 
@@ -78,19 +77,7 @@ def run(args: argparse.Namespace) -> int:
     keys = select_keys(args, space)
     batch = _common.resolve_batch(args, seed=args.seed, proxies=proxies)
     _common.note(args, f"batch: {batch.source}")
-    jobs = [
-        ScoringJob(
-            space=space,
-            builder=builder,
-            proxy=proxy,
-            batch=batch,
-            seed=args.seed,
-            device=str(device),
-            fast=_common.resolve_fast(args, space, proxy),
-            n_classes=_common.n_classes_for(proxy, batch.dataset),
-        )
-        for proxy in proxies
-    ]
+    jobs = _common.scoring_jobs(args, space, builder, proxies, batch, seed=args.seed, device=device)
     specs = _common.resolve_ensembles(args.ensemble, proxies)
     store = _common.open_store(args)
     records: list[ScoreRecord] = []

@@ -73,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
             f"--proxy names proxies that the ensemble {specs[0].label!r} does not use."
         )
     device = _common.resolve_device(args.device)
-    fast = {id(p): _common.resolve_fast(args, space, p) for p in proxies}
+    for p in proxies:  # refuse engine options that do not fit before any scoring
+        _common.resolve_fast(args, space, p)
     table = load_table(args.benchmark, space) if args.benchmark else None
     first_batch = _common.resolve_batch(args, seed=args.seed, proxies=proxies)
     _common.note(args, f"batch: {first_batch.source}")
@@ -93,19 +94,9 @@ def run(args: argparse.Namespace) -> int:
                 first_batch if r == 0 else _common.resolve_batch(args, seed=seed, proxies=proxies)
             )
 
-            jobs = [
-                ScoringJob(
-                    space=space,
-                    builder=builder,
-                    proxy=proxy,
-                    batch=batch,
-                    seed=seed,
-                    device=str(device),
-                    fast=fast[id(proxy)],
-                    n_classes=_common.n_classes_for(proxy, batch.dataset),
-                )
-                for proxy in proxies
-            ]
+            jobs = _common.scoring_jobs(
+                args, space, builder, proxies, batch, seed=seed, device=device
+            )
 
             def score_fn(archs: Sequence[Any], jobs: list[ScoringJob] = jobs) -> list[float | None]:
                 keys = [space.key(a) for a in archs]
