@@ -96,3 +96,26 @@ def test_a_constant_proxy_has_no_correlation_but_a_row() -> None:
     )
     assert math.isnan(rows["flat"].kendall_tau["cifar10"].value)  # type: ignore[attr-defined]
     assert "–" in render_markdown(list(rows.values()), n_search=100)  # type: ignore[arg-type]
+
+
+def test_omit_leaves_failed_cells_out_of_the_correlations_only() -> None:
+    scores = ACC.copy()
+    scores[:8] = math.nan  # the 8 worst cells fail; the rest are perfectly ranked
+    kwargs = dict(
+        scores={"p": scores, "q": ACC},
+        higher_is_better={"p": True, "q": True},
+        accuracy={"cifar10": ACC},
+        ensembles=[EnsembleSpec.parse("rank_sum:p+q")],
+        n_bootstrap=0,
+        n_search=5,
+        n_runs=40,
+    )
+    worst = {r.label: r for r in leaderboard(**kwargs)}  # type: ignore[arg-type]
+    omit = {r.label: r for r in leaderboard(**kwargs, failed="omit")}  # type: ignore[arg-type]
+    assert omit["p"].kendall_tau["cifar10"].value == pytest.approx(1.0)
+    assert omit["rank_sum:p+q"].kendall_tau["cifar10"].value == pytest.approx(1.0)
+    assert worst["p"].kendall_tau["cifar10"].value < 1.0  # the 8 failures tie at the bottom
+    assert omit["p"].n_failed == worst["p"].n_failed == 8
+    assert omit["p"].search_mean == worst["p"].search_mean
+    with pytest.raises(InvalidParameterError, match="'worst' or 'omit'"):
+        leaderboard(**kwargs, failed="drop")  # type: ignore[arg-type]

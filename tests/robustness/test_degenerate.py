@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from naswot.data import load_batch
+from naswot.exceptions import DegenerateNetworkError
 from naswot.networks import build_nb201
 from naswot.proxies import DEGENERATE, PROXIES, ScoreResult, Status
 from naswot.scoring import score_architectures, score_one
@@ -116,7 +117,7 @@ def deep_bn_net(depth: int) -> nn.Module:
     return nn.Sequential(*layers, nn.Flatten(), nn.Linear(3 * 8 * 8, 2))
 
 
-def test_epsinas_falls_back_to_float64_when_float32_underflows() -> None:
+def test_epsinas_underflow_is_overflow_in_float32_and_scored_in_float64() -> None:
     from naswot.data import Batch
     from naswot.proxies import Epsinas
 
@@ -126,8 +127,15 @@ def test_epsinas_falls_back_to_float64_when_float32_underflows() -> None:
     assert float(small.max() - small.min()) == 0.0  # float32 loses the spread
     wide = Epsinas._outputs(net, x, 1e-7, torch.float64)
     assert float(wide.max() - wide.min()) > 0.0
-    result = Epsinas()(net, Batch(inputs=x))
+    with pytest.raises(DegenerateNetworkError, match=r"float32.*epsinas:float64") as info:
+        Epsinas()(net, Batch(inputs=x))  # the reference's float32 gets NaN here
+    assert info.value.status == Status.OVERFLOW.value
+    result = Epsinas("float64")(net, Batch(inputs=x))
     assert result.status is Status.OK and result.score is not None and result.score >= 0
+    shallow = deep_bn_net(2)  # no underflow: both variants agree
+    a = Epsinas()(shallow, Batch(inputs=x)).score
+    b = Epsinas("float64")(shallow, Batch(inputs=x)).score
+    assert a is not None and b is not None and abs(a - b) < 1e-5
 
 
 def test_zen_leaves_dead_branches_out_instead_of_failing() -> None:

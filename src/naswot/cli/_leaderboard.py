@@ -59,6 +59,13 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
         + ", ".join(DEFAULT_ENSEMBLES),
     )
     p.add_argument("--split", choices=["test", "val"], default="test")
+    p.add_argument(
+        "--failed",
+        choices=["worst", "omit"],
+        default="worst",
+        help="cells a proxy cannot score: rank them lowest in its correlations (worst, "
+        "default: as a search treats them) or leave them out (omit: as most published figures)",
+    )
     p.add_argument("--n-search", type=_common.positive_int, default=100, metavar="N")
     p.add_argument("--n-runs", type=_common.positive_int, default=500)
     p.add_argument("--n-bootstrap", type=int, default=1000)
@@ -122,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
         n_runs=args.n_runs,
         n_bootstrap=args.n_bootstrap,
         seed=args.seed,
+        failed=args.failed,
     )
     markdown = render_markdown(rows, n_search=args.n_search)
     print(markdown, end="")
@@ -139,6 +147,7 @@ def run(args: argparse.Namespace) -> int:
             "n_cells": len(keys),
             "seed": args.seed,
             "split": args.split,
+            "failed": args.failed,
             "accuracy_columns": columns,
             "benchmark": str(table.path),
             "proxies": labels,

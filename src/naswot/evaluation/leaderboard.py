@@ -11,7 +11,8 @@ that pool, :func:`leaderboard` computes per row (a proxy or an ensemble):
 Orientation: every statistic is of the *oriented* score (a lower-is-better proxy such as ``ntk``
 is negated), so a higher correlation is always better. Failures (a NaN score: the proxy could not
 score the cell) rank below every real score of that proxy, as in a search, which never picks
-them; ``-inf`` (a singular kernel) ranks lowest among real scores. The number of failed cells is
+them (``failed="omit"`` leaves them out of the correlations instead); ``-inf`` (a singular
+kernel) ranks lowest among real scores. The number of failed cells is
 part of each row. Ensembles are ranked over the whole pool for the correlations and over each
 run's N cells for the search (their rank-based scores depend on the set they rank).
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -40,7 +42,8 @@ class LeaderboardRow:
         label: ``name``, ``name:variant`` or an ensemble's ``METHOD:a+b+c``.
         kind: ``proxy`` or ``ensemble``.
         n: cells in the pool; ``n_failed`` of them failed for this row (for an ensemble: cells
-            where any member failed).
+            where any member failed); with ``failed="omit"`` the correlations use the other
+            ``n - n_failed``.
         kendall_tau, spearman_rho: per dataset.
         search_mean, search_std: accuracy of the search's pick at N, per dataset.
         rho_params: Spearman rho with the ``params`` proxy (None without it).
@@ -71,6 +74,7 @@ def leaderboard(
     n_runs: int = 500,
     n_bootstrap: int = 1000,
     seed: int = 1,
+    failed: Literal["worst", "omit"] = "worst",
 ) -> list[LeaderboardRow]:
     """The rows of the leaderboard, proxies first (in the given order), then ensembles.
 
@@ -84,7 +88,15 @@ def leaderboard(
         n_runs: runs of the simulated search.
         n_bootstrap: bootstrap resamples of the correlation intervals.
         seed: seed of the search draws and of the bootstrap.
+        failed: ``worst`` ranks a failed cell below all of the row's scores in the
+            correlations (as a search treats it); ``omit`` leaves it out of that row's
+            correlations (as most published figures do: e.g. epsinas's reference code drops its
+            NaN cells). The search never picks a failed cell either way.
     """
+    if failed not in ("worst", "omit"):
+        raise InvalidParameterError(
+            f"The 'failed' parameter must be 'worst' or 'omit'. Got {failed!r} instead."
+        )
     if not scores:
         raise InvalidParameterError("The leaderboard needs at least one proxy's scores.")
     values = {k: np.asarray(v, dtype=np.float64) for k, v in scores.items()}
@@ -123,6 +135,7 @@ def leaderboard(
                 draws[np.arange(n_runs), picks],
                 acc,
                 n_failed=int(np.isnan(values[label]).sum()),
+                used=~np.isnan(values[label]) if failed == "omit" else None,
                 params_rank=params_rank,
                 seconds=seconds.get(label),
                 n_bootstrap=n_bootstrap,
@@ -138,6 +151,9 @@ def leaderboard(
             local = spec.combine({k: v[idx] for k, v in members.items()}, higher_is_better=up)
             picked[r] = idx[_first_argmax(local[None, :])[0]]
         member_seconds = [seconds.get(k) for k in spec.members]
+        incomplete = np.isnan(np.array(list(members.values()))).any(axis=0)
+        if failed == "omit":  # ranked among the complete cells only
+            combined = spec.combine(members, higher_is_better=up, nan_policy="omit")
         rows.append(
             _row(
                 spec.label,
@@ -145,7 +161,8 @@ def leaderboard(
                 combined,
                 picked,
                 acc,
-                n_failed=int(np.isnan(np.array(list(members.values()))).any(axis=0).sum()),
+                n_failed=int(incomplete.sum()),
+                used=~incomplete if failed == "omit" else None,
                 params_rank=params_rank,
                 seconds=None
                 if any(s is None for s in member_seconds)
@@ -170,6 +187,7 @@ def _row(
     acc: Mapping[str, NDArray[np.float64]],
     *,
     n_failed: int,
+    used: NDArray[np.bool_] | None,
     params_rank: NDArray[np.float64] | None,
     seconds: float | None,
     n_bootstrap: int,
@@ -178,15 +196,21 @@ def _row(
 ) -> LeaderboardRow:
     taus: dict[str, Interval] = {}
     rhos: dict[str, Interval] = {}
+    search_mean = {d: float(a[picked].mean()) for d, a in acc.items()}
+    search_std = {d: float(a[picked].std(ddof=0)) for d, a in acc.items()}
+    if used is not None:  # the cells this row's correlations use
+        value = value[used]
+        acc = {d: a[used] for d, a in acc.items()}
+        params_rank = None if params_rank is None else params_rank[used]
     for dataset, a in acc.items():
-        if np.all(value == value[0]):
+        if len(value) < 3 or np.all(value == value[0]):
             nan = Interval(math.nan, math.nan, math.nan)
             taus[dataset], rhos[dataset] = nan, nan
             continue
         report = correlate(value, a, n_bootstrap=n_bootstrap, seed=seed)
         taus[dataset], rhos[dataset] = report.kendall_tau, report.spearman_rho
     rho_params = None
-    if params_rank is not None and not np.all(value == value[0]):
+    if params_rank is not None and len(value) >= 3 and not np.all(value == value[0]):
         rho_params = correlate(params_rank, value, n_bootstrap=0).spearman_rho.value
     return LeaderboardRow(
         label=label,
@@ -195,8 +219,8 @@ def _row(
         n_failed=n_failed,
         kendall_tau=taus,
         spearman_rho=rhos,
-        search_mean={d: float(a[picked].mean()) for d, a in acc.items()},
-        search_std={d: float(a[picked].std(ddof=0)) for d, a in acc.items()},
+        search_mean=search_mean,
+        search_std=search_std,
         rho_params=rho_params,
         seconds_per_cell=seconds,
         members=members,
