@@ -163,3 +163,17 @@ def test_write_failures_are_store_errors(tmp_path: Path) -> None:
         blocker.close()
         store.put(KEY, score=1.0, status="ok")
         assert len(store) == 1
+
+
+def test_a_locked_store_is_a_clear_error_and_migrates_later(tmp_path: Path) -> None:
+    path = tmp_path / "v1.sqlite"
+    _write_schema_1_store(path)
+    blocker = sqlite3.connect(path)
+    blocker.execute("BEGIN EXCLUSIVE")
+    with pytest.raises(StoreError, match=r"locked by another process|Cannot upgrade"):
+        ResultStore(path, timeout=0.05)
+    blocker.rollback()
+    blocker.close()
+    with ResultStore(path) as store:  # unchanged by the failed attempt, migrated now
+        row = store.get(KEY)
+        assert row is not None and row.error == "old failure"

@@ -104,6 +104,21 @@ class DegenerateNetworkError(ScoringError):
     stored (not retried) and search skips them by rule.
     """
 
+    STATUSES = ("singular", "constant", "no_relu", "overflow")
+
     def __init__(self, message: str, *, status: str) -> None:
+        if status not in self.STATUSES:
+            raise InvalidParameterError(
+                f"The 'status' of a DegenerateNetworkError must be one of {self.STATUSES}. "
+                f"Got {status!r} instead (raise ScoringError for other failures)."
+            )
         super().__init__(message)
         self.status = status
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # keyword-only ``status``: the default pickling would call __init__(message) alone
+        return (_degenerate, (str(self), self.status))
+
+
+def _degenerate(message: str, status: str) -> DegenerateNetworkError:
+    return DegenerateNetworkError(message, status=status)

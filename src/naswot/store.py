@@ -138,6 +138,12 @@ class ResultStore:
         try:
             self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
             self._check_and_init()
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) and "busy" not in str(e):
+                raise StoreError(f"{self.path} is not a naswot store ({e}).") from e
+            raise StoreError(
+                f"The store {self.path} stayed locked by another process for {timeout} s ({e})."
+            ) from e
         except sqlite3.DatabaseError as e:
             raise StoreError(f"{self.path} is not a naswot store ({e}).") from e
 
@@ -179,7 +185,13 @@ class ResultStore:
     def _migrate_from_1(self) -> None:
         """Rebuilds a schema-1 table (old status CHECK) as schema 2, keeping every row."""
         db = self._db
-        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as e:
+            raise StoreError(
+                f"Cannot upgrade the store {self.path} from schema 1 to {SCHEMA_VERSION}: {e} "
+                "(another process holds it, or the file is read-only)."
+            ) from e
         try:
             if self._schema_version() != 1:  # another process migrated it meanwhile
                 db.execute("ROLLBACK")
@@ -196,8 +208,14 @@ class ResultStore:
                 "UPDATE meta SET value = ? WHERE name = 'schema_version'", (str(SCHEMA_VERSION),)
             )
             db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
+        except BaseException as e:
+            if db.in_transaction:  # SQLite may already have rolled back
+                db.execute("ROLLBACK")
+            if isinstance(e, sqlite3.Error):
+                raise StoreError(
+                    f"Cannot upgrade the store {self.path} from schema 1 to {SCHEMA_VERSION}: "
+                    f"{e}; the store is unchanged."
+                ) from e
             raise
 
     def _add_missing_columns(self) -> None:

@@ -152,3 +152,37 @@ def test_jacob_cov_alone_defaults_to_the_v1_batch_of_256(shared_data: Path) -> N
     assert resolve_batch(args, seed=1, proxies=mixed).size == 128
     args.batch_size = 64
     assert resolve_batch(args, seed=1, proxies=resolve_proxies("jacob_cov", "default")).size == 64
+
+
+def test_variant_applies_to_every_bare_proxy_that_has_it() -> None:
+    from naswot.cli._common import proxy_label, resolve_proxies
+    from naswot.exceptions import InvalidParameterError
+
+    def labels(names: str, variant: str) -> list[str]:
+        return [proxy_label(p) for p in resolve_proxies(names, variant)]
+
+    assert labels("synflow", "float32") == ["synflow:float32"]
+    assert labels("naswot,synflow", "official") == ["naswot:official", "synflow"]
+    with pytest.raises(InvalidParameterError, match="Unknown variant 'oficial' of proxy"):
+        labels("naswot", "oficial")
+    with pytest.raises(InvalidParameterError, match="none of snip, zico has it"):
+        labels("snip,zico", "float32")
+
+
+def test_an_ensemble_of_failures_is_an_error_row() -> None:
+    from naswot.cli._common import ensemble_records
+    from naswot.proxies.ensemble import EnsembleSpec
+    from naswot.scoring import ScoreRecord
+
+    def rec(arch: str, score: float | None) -> ScoreRecord:
+        status = "ok" if score is not None else "constant"
+        return ScoreRecord(arch, "p", "default", score, status, None, 0.1, None)
+
+    by_label = {
+        "naswot": [rec("a", 1.0), rec("b", None), rec("c", 2.0)],
+        "zico": [rec("a", None), rec("b", None), rec("c", 3.0)],
+    }
+    rows = ensemble_records(EnsembleSpec.parse("rank_sum:naswot+zico"), by_label)
+    assert [r.status for r in rows] == ["ok", "error", "ok"]
+    assert rows[1].score is None and rows[1].error
+    assert rows[2].score is not None and rows[0].score is not None and rows[2].score > rows[0].score

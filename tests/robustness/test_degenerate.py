@@ -145,3 +145,14 @@ def test_zen_leaves_dead_branches_out_instead_of_failing() -> None:
     result = score("zen", dead_branch)
     assert result.status is Status.OK and result.score is not None
     assert math.isfinite(result.score)
+
+
+def test_degenerate_errors_pickle_and_refuse_unknown_statuses() -> None:
+    import pickle
+
+    from naswot.exceptions import InvalidParameterError
+
+    e = pickle.loads(pickle.dumps(DegenerateNetworkError("flat", status="constant")))
+    assert isinstance(e, DegenerateNetworkError) and e.status == "constant" and str(e) == "flat"
+    with pytest.raises(InvalidParameterError, match="must be one of"):
+        DegenerateNetworkError("x", status="dead")

@@ -73,7 +73,7 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
         "--out",
         type=Path,
         default=None,
-        help="write the Markdown table here, plus OUT.json with every figure",
+        help="write the Markdown tables here, plus OUT.meta.json with every figure",
     )
     p.set_defaults(run=run, proxy="all", batch_size=64)
 
@@ -103,6 +103,13 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidParameterError(
             f"{len(unknown)} sampled cells are not in {table.path} (first: {unknown[0]})."
         )
+    for dataset, column in columns.items():
+        blank = [k for k in keys if column not in table.rows[k]]
+        if blank:
+            raise InvalidParameterError(
+                f"{len(blank)} sampled cells have no {column!r} value in {table.path} (first: "
+                f"{blank[0]}); every cell needs an accuracy for {dataset}."
+            )
     device = _common.resolve_device(args.device)
     batch = _common.resolve_batch(args, seed=args.seed)
     jobs = _common.scoring_jobs(args, space, builder, proxies, batch, seed=args.seed, device=device)

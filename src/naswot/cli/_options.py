@@ -38,8 +38,9 @@ def add_scoring_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--variant",
         default="default",
-        help="proxy variant: default (Eq. 1, each ReLU once) or official (the "
-        "official code's double counting)",
+        help="variant of every --proxy that has it (naswot: default = Eq. 1, each ReLU once; "
+        "official = the official code's double counting; see `naswot list variants`); "
+        "or write --proxy name:variant",
     )
     p.add_argument(
         "--dataset", default="cifar10", help=f"one of {', '.join(DATASETS)} (default: cifar10)"

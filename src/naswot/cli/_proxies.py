@@ -23,11 +23,14 @@ DATASET_CLASSES = {
 def resolve_proxies(names: str, variant: str) -> list[Proxy]:
     """The proxies of a comma-separated list of ``name`` or ``name:variant``.
 
-    ``variant`` applies to a bare ``naswot``; other bare names take their first (default)
-    variant. ``all`` stands for every registered proxy in its default variant plus the other
-    NASWOT variants (the leaderboard's set).
+    ``variant`` (``--variant``) applies to every bare name that has it; the others take their
+    default variant, and a ``--variant`` that no bare name has is an error. ``all`` stands for
+    every registered proxy in its default variant plus the other NASWOT variants (the
+    leaderboard's set).
     """
     out: list[Proxy] = []
+    bare: list[str] = []
+    used = variant == "default"
     for item in [n.strip() for n in names.split(",") if n.strip()]:
         if item == "all":
             out += [resolve_proxy(n, PROXIES.get(n).variants[0]) for n in PROXIES.names()]
@@ -35,10 +38,23 @@ def resolve_proxies(names: str, variant: str) -> list[Proxy]:
             continue
         name, _, given = item.partition(":")
         factory = PROXIES.get(name)
-        default = variant if name == "naswot" else factory.variants[0]
-        out.append(resolve_proxy(name, given or default))
+        if given:
+            out.append(resolve_proxy(name, given))
+        elif variant in factory.variants:
+            out.append(resolve_proxy(name, variant))
+            used = True
+        else:
+            out.append(resolve_proxy(name, factory.variants[0]))
+            bare.append(name)
     if not out:
         raise InvalidParameterError("--proxy names no proxy.")
+    if not used:
+        if len(bare) == 1:
+            resolve_proxy(bare[0], variant)  # raises, naming the choices and the closest
+        raise InvalidParameterError(
+            f"--variant {variant!r}: none of {', '.join(bare) or 'the proxies'} has it; write "
+            "name:variant in --proxy (`naswot list variants` lists them)."
+        )
     labels = [proxy_label(p) for p in out]
     repeated = sorted({lab for lab in labels if labels.count(lab) > 1})
     if repeated:
@@ -72,7 +88,8 @@ def ensemble_records(
     """One record per architecture: the ensemble of its members' records (same order).
 
     A member's failure ranks below all its scores; the row's status is ``ok`` and its seconds
-    the sum of the members'.
+    the sum of the members'. An architecture that every member failed to score gets status
+    ``error`` and no score, so a search never picks it.
     """
     members = [by_label[m] for m in spec.members]
     combined = spec.combine(
@@ -81,14 +98,15 @@ def ensemble_records(
     out = []
     for i, value in enumerate(combined):
         spent = [rs[i].seconds for rs in members]
+        none = all(rs[i].score is None for rs in members)
         out.append(
             ScoreRecord(
                 arch=members[0][i].arch,
                 proxy=spec.method,
                 variant="+".join(spec.members),
-                score=float(value),
-                status="ok",
-                error=None,
+                score=None if none else float(value),
+                status="error" if none else "ok",
+                error="every member of the ensemble failed" if none else None,
                 seconds=None if None in spent else sum(s for s in spent if s is not None),
                 n_units=None,
                 cached=all(rs[i].cached for rs in members),

@@ -91,7 +91,8 @@ def leaderboard(
         failed: ``worst`` ranks a failed cell below all of the row's scores in the
             correlations (as a search treats it); ``omit`` leaves it out of that row's
             correlations (as most published figures do: e.g. epsinas's reference code drops its
-            NaN cells). The search never picks a failed cell either way.
+            NaN cells). A proxy's search never picks a cell it failed either way; an
+            ensemble's may pick a cell where some of its members failed (ranked lowest there).
     """
     if failed not in ("worst", "omit"):
         raise InvalidParameterError(
@@ -198,6 +199,7 @@ def _row(
     rhos: dict[str, Interval] = {}
     search_mean = {d: float(a[picked].mean()) for d, a in acc.items()}
     search_std = {d: float(a[picked].std(ddof=0)) for d, a in acc.items()}
+    pool = len(value)
     if used is not None:  # the cells this row's correlations use
         value = value[used]
         acc = {d: a[used] for d, a in acc.items()}
@@ -215,7 +217,7 @@ def _row(
     return LeaderboardRow(
         label=label,
         kind=kind,
-        n=len(value),
+        n=pool,
         n_failed=n_failed,
         kendall_tau=taus,
         spearman_rho=rhos,

@@ -38,7 +38,7 @@ class Ntk:
     gradient of the sum of image i's outputs w.r.t. every weight tensor of the network (all
     parameters named ``weight``: convolutions, linear layers and BatchNorm scales, as TE-NAS), one
     backward pass per image, BatchNorm in train mode. The eigenvalues are taken in float64; a
-    singular NTK (lambda_min <= 0: the condition number is infinite) is a ScoringError. TE-NAS
+    singular NTK (lambda_min <= 0: the condition number is infinite) has status ``singular``. TE-NAS
     builds the network with the dataset's classes (``needs_classes``) and repeats the measure over
     3 initialisations (score again with other network seeds to do the same); it reports Kendall
     tau -0.42 between kappa and accuracy on NAS-Bench-201. Cost: B backward passes.
@@ -98,7 +98,7 @@ def _ntk(model: nn.Module, x: torch.Tensor, weights: Sequence[torch.Tensor]) -> 
 
 
 def ntk_condition_number(gram: torch.Tensor) -> float:
-    """``lambda_max / lambda_min`` of a symmetric PSD matrix; singular is a ScoringError."""
+    """``lambda_max / lambda_min`` of a symmetric PSD matrix (singular: status ``singular``)."""
     eigenvalues = torch.linalg.eigvalsh(gram.double())
     smallest, largest = float(eigenvalues[0]), float(eigenvalues[-1])
     if smallest <= largest * gram.shape[0] * torch.finfo(torch.float64).eps:
