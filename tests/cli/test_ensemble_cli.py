@@ -120,6 +120,8 @@ def test_leaderboard_resumes_through_the_store(
     # the second run scores nothing: every row comes from the store, same table
     code, second, _ = run(capsys, *argv, "--ensemble", "rank_sum:naswot+flops")
     assert code == 0 and second == first
+    code, third, _ = run(capsys, *argv, "--baseline", "naswot", "--failed", "omit")
+    assert code == 0 and "Δρ C10" in third and "`naswot` |" in third
     code, _, err = run(
         capsys, "leaderboard", "--benchmark", str(bench), "--n-cells", "7", "--proxy",
         "naswot", "--batch-size", "8", "--no-store",

@@ -119,3 +119,29 @@ def test_omit_leaves_failed_cells_out_of_the_correlations_only() -> None:
     assert omit["p"].search_mean == worst["p"].search_mean
     with pytest.raises(InvalidParameterError, match="'worst' or 'omit'"):
         leaderboard(**kwargs, failed="drop")  # type: ignore[arg-type]
+
+
+def test_baseline_gives_paired_differences_of_rho() -> None:
+    rng = np.random.default_rng(0)
+    noisy = ACC + rng.normal(0, 6, 20)
+    rows = leaderboard(
+        {"base": noisy, "good": ACC, "same": noisy},
+        {"base": True, "good": True, "same": True},
+        {"cifar10": ACC},
+        ensembles=[EnsembleSpec.parse("rank_sum:base+good")],
+        n_bootstrap=200,
+        baseline="base",
+    )
+    by = {r.label: r for r in rows}
+    assert by["base"].delta_rho == {}
+    assert by["same"].delta_rho["cifar10"].value == pytest.approx(0.0)
+    assert by["same"].delta_rho["cifar10"].low == pytest.approx(0.0)
+    good = by["good"].delta_rho["cifar10"]
+    rho_base = by["base"].spearman_rho["cifar10"].value
+    assert good.value == pytest.approx(1.0 - rho_base)
+    assert 0 < good.low <= good.value <= good.high
+    assert "rank_sum:base+good" in by and by["rank_sum:base+good"].delta_rho
+    md = render_markdown(rows, n_search=100)
+    assert "Δρ C10" in md and "`good` | +" in md
+    with pytest.raises(InvalidParameterError, match="baseline 'nope'"):
+        leaderboard({"a": ACC}, {"a": True}, {"cifar10": ACC}, baseline="nope")

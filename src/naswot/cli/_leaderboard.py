@@ -66,6 +66,13 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
         help="cells a proxy cannot score: rank them lowest in its correlations (worst, "
         "default: as a search treats them) or leave them out (omit: as most published figures)",
     )
+    p.add_argument(
+        "--baseline",
+        default=None,
+        metavar="PROXY",
+        help="add a table of each row's Spearman rho minus this proxy's, with paired "
+        "bootstrap intervals (e.g. naswot)",
+    )
     p.add_argument("--n-search", type=_common.positive_int, default=100, metavar="N")
     p.add_argument("--n-runs", type=_common.positive_int, default=500)
     p.add_argument("--n-bootstrap", type=int, default=1000)
@@ -137,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
         n_bootstrap=args.n_bootstrap,
         seed=args.seed,
         failed=args.failed,
+        baseline=args.baseline,
     )
     markdown = render_markdown(rows, n_search=args.n_search)
     print(markdown, end="")
@@ -155,6 +163,7 @@ def run(args: argparse.Namespace) -> int:
             "seed": args.seed,
             "split": args.split,
             "failed": args.failed,
+            "baseline": args.baseline,
             "accuracy_columns": columns,
             "benchmark": str(table.path),
             "proxies": labels,
@@ -196,4 +205,8 @@ def _row_json(row: LeaderboardRow) -> dict[str, Any]:
         },
         "rho_params": num(row.rho_params),
         "seconds_per_cell": num(row.seconds_per_cell),
+        "delta_rho": {
+            d: {"value": num(ci.value), "low": num(ci.low), "high": num(ci.high)}
+            for d, ci in row.delta_rho.items()
+        },
     }

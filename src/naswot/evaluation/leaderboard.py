@@ -20,12 +20,14 @@ run's N cells for the search (their rank-based scores depend on the set they ran
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import stats
 
 from naswot.evaluation.correlation import Interval, correlate
 from naswot.exceptions import InvalidParameterError
@@ -48,6 +50,8 @@ class LeaderboardRow:
         search_mean, search_std: accuracy of the search's pick at N, per dataset.
         rho_params: Spearman rho with the ``params`` proxy (None without it).
         seconds_per_cell: mean scoring time (for an ensemble: the sum of its members').
+        delta_rho: per dataset, this row's Spearman rho minus the baseline's, with a paired
+            bootstrap interval (empty without a baseline).
     """
 
     label: str
@@ -61,6 +65,7 @@ class LeaderboardRow:
     rho_params: float | None
     seconds_per_cell: float | None
     members: tuple[str, ...] = field(default=())
+    delta_rho: dict[str, Interval] = field(default_factory=dict)
 
 
 def leaderboard(
@@ -75,6 +80,7 @@ def leaderboard(
     n_bootstrap: int = 1000,
     seed: int = 1,
     failed: Literal["worst", "omit"] = "worst",
+    baseline: str | None = None,
 ) -> list[LeaderboardRow]:
     """The rows of the leaderboard, proxies first (in the given order), then ensembles.
 
@@ -93,6 +99,9 @@ def leaderboard(
             correlations (as most published figures do: e.g. epsinas's reference code drops its
             NaN cells). A proxy's search never picks a cell it failed either way; an
             ensemble's may pick a cell where some of its members failed (ranked lowest there).
+        baseline: a proxy label: every other row gets ``delta_rho``, its Spearman rho minus the
+            baseline's on the same cells, with a paired bootstrap interval (the same
+            ``n_bootstrap`` resamples of the cells for both).
     """
     if failed not in ("worst", "omit"):
         raise InvalidParameterError(
@@ -111,6 +120,10 @@ def leaderboard(
     missing = [k for k in values if k not in higher_is_better]
     if missing:
         raise InvalidParameterError(f"No orientation given for {', '.join(missing)}.")
+    if baseline is not None and baseline not in values:
+        raise InvalidParameterError(
+            f"The baseline {baseline!r} is not among the proxies ({', '.join(values)})."
+        )
     for spec in ensembles:
         absent = [k for k in spec.members if k not in values]
         if absent:
@@ -126,7 +139,9 @@ def leaderboard(
     seconds = seconds or {}
 
     rows: list[LeaderboardRow] = []
+    vectors: dict[str, tuple[NDArray[np.float64], NDArray[np.bool_]]] = {}
     for label, rank in pool_rank.items():
+        vectors[label] = (rank, ~np.isnan(values[label]) if failed == "omit" else _all(n))
         picks = _first_argmax(rank[draws])
         rows.append(
             _row(
@@ -155,6 +170,7 @@ def leaderboard(
         incomplete = np.isnan(np.array(list(members.values()))).any(axis=0)
         if failed == "omit":  # ranked among the complete cells only
             combined = spec.combine(members, higher_is_better=up, nan_policy="omit")
+        vectors[spec.label] = (combined, ~incomplete if failed == "omit" else _all(n))
         rows.append(
             _row(
                 spec.label,
@@ -173,7 +189,53 @@ def leaderboard(
                 members=spec.members,
             )
         )
-    return rows
+    if baseline is None:
+        return rows
+    return [
+        row
+        if row.label == baseline
+        else replace(
+            row,
+            delta_rho=_paired_delta(
+                vectors[row.label], vectors[baseline], acc, n_bootstrap=n_bootstrap, seed=seed
+            ),
+        )
+        for row in rows
+    ]
+
+
+def _all(n: int) -> NDArray[np.bool_]:
+    return np.ones(n, dtype=np.bool_)
+
+
+def _paired_delta(
+    row: tuple[NDArray[np.float64], NDArray[np.bool_]],
+    base: tuple[NDArray[np.float64], NDArray[np.bool_]],
+    acc: Mapping[str, NDArray[np.float64]],
+    *,
+    n_bootstrap: int,
+    seed: int,
+) -> dict[str, Interval]:
+    """Spearman rho of ``row`` minus that of ``base`` per dataset, on the cells both use."""
+    both = row[1] & base[1]
+    x, y = row[0][both], base[0][both]
+    rng = np.random.default_rng(seed)
+    draws = [rng.integers(0, len(x), len(x)) for _ in range(n_bootstrap)]
+    out: dict[str, Interval] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", stats.ConstantInputWarning)
+        for dataset, a in acc.items():
+            a = a[both]
+            value = _rho(x, a) - _rho(y, a)
+            samples = [_rho(x[i], a[i]) - _rho(y[i], a[i]) for i in draws]
+            finite = [s for s in samples if math.isfinite(s)]
+            low, high = np.percentile(finite, [2.5, 97.5]) if finite else (math.nan, math.nan)
+            out[dataset] = Interval(value, float(low), float(high))
+    return out
+
+
+def _rho(x: NDArray[np.float64], a: NDArray[np.float64]) -> float:
+    return float(stats.spearmanr(x, a).statistic) if len(x) >= 3 else math.nan
 
 
 def _first_argmax(values: NDArray[np.float64]) -> NDArray[np.intp]:
@@ -233,7 +295,7 @@ _SHORT = {"cifar10": "C10", "cifar100": "C100", "imagenet16-120": "IN16"}
 
 
 def render_markdown(rows: Sequence[LeaderboardRow], *, n_search: int) -> str:
-    """Two Markdown tables (correlations; search and cost), best mean Spearman rho first.
+    """Markdown tables (correlations; search and cost; rho minus the baseline's, if computed).
 
     Proxies come first, then ensembles, each group sorted by the mean of its Spearman rho over
     the datasets.
@@ -268,7 +330,25 @@ def render_markdown(rows: Sequence[LeaderboardRow], *, n_search: int) -> str:
         seconds = row.seconds_per_cell
         cells.append("–" if seconds is None or math.isnan(seconds) else f"{seconds:.2f}")
         search.append(_md_row(cells))
-    return "\n".join(corr) + "\n\n" + "\n".join(search) + "\n"
+    text = "\n".join(corr) + "\n\n" + "\n".join(search) + "\n"
+    with_delta = [row for row in ordered if row.delta_rho]
+    if with_delta:
+        head = ["proxy", *(f"Δρ {d}" for d in short)]
+        delta = [_md_row(head), "|" + "---|" * len(head)]
+        for row in with_delta:
+            delta.append(
+                _md_row([f"`{row.label}`", *(_signed(row.delta_rho[d]) for d in datasets)])
+            )
+        text += "\n" + "\n".join(delta) + "\n"
+    return text
+
+
+def _signed(ci: Interval) -> str:
+    if math.isnan(ci.value):
+        return "–"
+    if math.isnan(ci.low):
+        return f"{ci.value:+.3f}"
+    return f"{ci.value:+.3f} [{ci.low:+.3f}, {ci.high:+.3f}]"
 
 
 def _md_row(cells: Sequence[str]) -> str:
