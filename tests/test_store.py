@@ -151,12 +151,11 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
 
 def test_write_failures_are_store_errors(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite"
-    with ResultStore(path) as store:
+    with ResultStore(path, timeout=0.2) as store:
         with pytest.raises(StoreError, match="Unknown status 'weird'"):
             store.put(KEY, score=1.0, status="weird")
         blocker = sqlite3.connect(path, timeout=0)
         blocker.execute("BEGIN EXCLUSIVE")
-        store._db.execute("PRAGMA busy_timeout = 50")
         with pytest.raises(StoreError, match="Cannot write to the store"):
             store.put(KEY, score=1.0, status="ok")
         blocker.rollback()
@@ -177,3 +176,30 @@ def test_a_locked_store_is_a_clear_error_and_migrates_later(tmp_path: Path) -> N
     with ResultStore(path) as store:  # unchanged by the failed attempt, migrated now
         row = store.get(KEY)
         assert row is not None and row.error == "old failure"
+
+
+def test_many_processes_creating_one_store_at_once(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    path, go = tmp_path / "s.sqlite", tmp_path / "go"
+    script = (
+        "import os, sys, time\n"
+        "from naswot.store import ResultStore\n"
+        "while not os.path.exists(sys.argv[2]): time.sleep(0.001)\n"
+        "ResultStore(sys.argv[1]).close()\n"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(path), str(go)], stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(6)
+    ]
+    time.sleep(1.0)  # let every process reach the wait loop
+    go.touch()
+    for p in procs:
+        _, err = p.communicate(timeout=60)
+        assert p.returncode == 0, err
+    with ResultStore(path) as store:
+        assert len(store) == 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -136,6 +137,7 @@ class ResultStore:
             raise StoreError(f"The store path {self.path} is a directory, not a file.")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            self._timeout = timeout
             self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
             self._check_and_init()
         except sqlite3.OperationalError as e:
@@ -149,25 +151,35 @@ class ResultStore:
 
     def _check_and_init(self) -> None:
         db = self._db
-        app_id = db.execute("PRAGMA application_id").fetchone()[0]
-        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if app_id != APPLICATION_ID and (app_id != 0 or tables):
+        app_id, tables = self._identity()
+        if app_id == 0 and not tables:
+            # New file: decide and create under the write lock, so that a process creating the
+            # same store at the same moment is seen whole (committed) or not at all.
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                app_id, tables = self._identity()
+                if app_id == 0 and not tables:
+                    for statement in _SCHEMA.split(";"):
+                        if statement.strip():
+                            db.execute(statement)
+                    db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+                    db.execute(
+                        "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
+                        (str(SCHEMA_VERSION),),
+                    )
+                    app_id = APPLICATION_ID
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+        if app_id != APPLICATION_ID:
             raise StoreError(
                 f"{self.path} is not a naswot store (it is an SQLite database with "
                 f"application_id {app_id} and tables {sorted(tables)})."
             )
-        db.execute("PRAGMA journal_mode=WAL")
+        self._set_wal()
         db.execute("PRAGMA synchronous=NORMAL")
-        if app_id == 0:
-            db.execute("BEGIN IMMEDIATE")
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-            db.execute(f"PRAGMA application_id={APPLICATION_ID}")
-            db.execute(
-                "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-            )
-            db.execute("COMMIT")
         if self._schema_version() == 1:
             self._migrate_from_1()
         version = self._schema_version()
@@ -177,6 +189,42 @@ class ResultStore:
                 f"schema {SCHEMA_VERSION}."
             )
         self._add_missing_columns()
+
+    def _set_wal(self) -> None:
+        """Switches the file to WAL mode (persistent; a no-op once done)."""
+        self._retrying("PRAGMA journal_mode=WAL")
+
+    def _retrying(self, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Cursor:
+        """Executes ``sql``, retrying while SQLite answers "locked" without waiting.
+
+        SQLite skips the busy timeout where waiting could deadlock (a lock upgrade while another
+        process holds or wants the write lock, e.g. two processes switching a new store to WAL,
+        or a write whose WAL snapshot went stale); the statement is then simply retried, until
+        the store's timeout.
+        """
+        deadline = time.monotonic() + self._timeout
+        while True:
+            try:
+                return self._db.execute(sql, params)
+            except sqlite3.OperationalError as e:
+                locked = "locked" in str(e) or "busy" in str(e)
+                if not locked or self._db.in_transaction or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+
+    def _identity(self) -> tuple[int, set[str]]:
+        """The file's application_id and its tables, read in one transaction."""
+        db = self._db
+        own = not db.in_transaction
+        if own:
+            db.execute("BEGIN")
+        try:
+            app_id = int(db.execute("PRAGMA application_id").fetchone()[0])
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        finally:
+            if own:
+                db.execute("COMMIT")
+        return app_id, tables
 
     def _schema_version(self) -> int | None:
         row = self._db.execute("SELECT value FROM meta WHERE name='schema_version'").fetchone()
@@ -228,7 +276,7 @@ class ResultStore:
     def get(self, key: ScoreKey) -> StoredScore | None:
         """The stored row for ``key``, or None."""
         where = " AND ".join(f"{c} = ?" for c in _KEY_COLUMNS)
-        row = self._db.execute(
+        row = self._retrying(
             "SELECT score, status, error, seconds, n_units, batch_source, device, engine, "
             f"naswot_version, torch_version, created_at FROM scores WHERE {where}",
             key.values(),
@@ -285,7 +333,7 @@ class ResultStore:
         if status not in STATUSES:
             raise StoreError(f"Unknown status {status!r}; a store row has one of {STATUSES}.")
         try:
-            self._db.execute(
+            self._retrying(
                 f"INSERT INTO scores ({', '.join(columns)}) "
                 f"VALUES ({', '.join('?' * len(columns))}) "
                 f"ON CONFLICT ({', '.join(_KEY_COLUMNS)}) DO UPDATE SET {updates} "

@@ -117,7 +117,9 @@ def test_concurrent_writers_share_one_store(
         for _ in range(2)
     ]
     for p in procs:
-        assert p.wait(timeout=300) == 0
+        code = p.wait(timeout=300)
+        assert p.stderr is not None
+        assert code == 0, p.stderr.read().decode(errors="replace")[-2000:]
     assert rows(store) == reference
     env = dict(os.environ)
     assert env  # the store needs no locking setup beyond SQLite's own
