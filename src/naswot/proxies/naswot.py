@@ -17,8 +17,7 @@ declare every rectifier on the output path (NAS-Bench-201) use a single forward 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Literal
 
 import torch
@@ -37,6 +36,7 @@ from naswot.proxies._common import (
     failures_as_scoring_errors,
     first_tensor,
     noise_like,
+    scoring_state,
 )
 from naswot.proxies._hooks import ModuleKernels, is_official_relu, is_rectifier, record_kernels
 from naswot.proxies._kernel import log_abs_det
@@ -121,7 +121,7 @@ class Naswot:
         check_finite(inputs)
         if self.variant == "noise":
             inputs = noise_like(inputs, self.seed)
-        with _train_mode_without_side_effects(model), failures_as_scoring_errors(self.name):
+        with scoring_state(model, train=True), failures_as_scoring_errors(self.name):
             kernel, n_units, n_calls = _kernel(model, inputs, VARIANTS[self.variant], gate=gate)
         if self.variant == "normalised":
             kernel = kernel / n_units
@@ -186,26 +186,6 @@ def _on_output_path(y: torch.Tensor, record: ModuleKernels) -> list[int]:
             on_path.add(k)
         i += n
     return [k for k in record.kernels if k in on_path]
-
-
-@contextmanager
-def _train_mode_without_side_effects(model: nn.Module) -> Iterator[None]:
-    """Train mode (batch-statistics BN) while scoring; restores modes and BN running stats."""
-    modes = {m: m.training for m in model.modules()}
-    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._NormBase)]
-    saved = [
-        {n: b.clone() for n, b in m.named_buffers(recurse=False) if b is not None} for m in norms
-    ]
-    model.train()
-    try:
-        yield
-    finally:
-        for m, mode in modes.items():
-            m.training = mode
-        with torch.no_grad():
-            for m, buffers in zip(norms, saved, strict=True):
-                for n, b in buffers.items():
-                    getattr(m, n).copy_(b)
 
 
 def score(
