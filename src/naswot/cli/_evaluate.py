@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -126,8 +125,8 @@ def run(args: argparse.Namespace) -> int:
         "n_singular": report.n_singular,
         "n_failed": report.n_failed,
         "n_missing_from_benchmark": report.n_missing,
-        "kendall_tau": _interval(report.kendall_tau),
-        "spearman_rho": _interval(report.spearman_rho),
+        "kendall_tau": report.kendall_tau.as_json(),
+        "spearman_rho": report.spearman_rho.as_json(),
         "top_k_precision": {f"{int(k * 100)}%": v for k, v in report.top_k.items()},
         "n_bootstrap": args.n_bootstrap,
         "seed": args.seed,
@@ -165,12 +164,3 @@ def _load(args: argparse.Namespace, space: Any) -> ScoreTable:  # Any: SearchSpa
     spec = EnsembleSpec.parse(args.ensemble)
     tables = {m: load_scores(args.scores, space, proxy=m) for m in spec.members}
     return ensemble_table(tables, spec)
-
-
-def _interval(ci: Any) -> dict[str, float | None]:  # Any: naswot.evaluation.Interval
-    """The interval as JSON-safe values (None where there is no bootstrap interval)."""
-    return {
-        "value": ci.value,
-        "low": None if math.isnan(ci.low) else ci.low,
-        "high": None if math.isnan(ci.high) else ci.high,
-    }

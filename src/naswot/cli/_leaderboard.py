@@ -192,21 +192,12 @@ def _row_json(row: LeaderboardRow) -> dict[str, Any]:
         "members": list(row.members),
         "n": row.n,
         "n_failed": row.n_failed,
-        "kendall_tau": {
-            d: {"value": num(ci.value), "low": num(ci.low), "high": num(ci.high)}
-            for d, ci in row.kendall_tau.items()
-        },
-        "spearman_rho": {
-            d: {"value": num(ci.value), "low": num(ci.low), "high": num(ci.high)}
-            for d, ci in row.spearman_rho.items()
-        },
+        "kendall_tau": {d: ci.as_json() for d, ci in row.kendall_tau.items()},
+        "spearman_rho": {d: ci.as_json() for d, ci in row.spearman_rho.items()},
         "search": {
             d: {"mean": row.search_mean[d], "std": row.search_std[d]} for d in row.search_mean
         },
         "rho_params": num(row.rho_params),
         "seconds_per_cell": num(row.seconds_per_cell),
-        "delta_rho": {
-            d: {"value": num(ci.value), "low": num(ci.low), "high": num(ci.high)}
-            for d, ci in row.delta_rho.items()
-        },
+        "delta_rho": {d: ci.as_json() for d, ci in row.delta_rho.items()},
     }

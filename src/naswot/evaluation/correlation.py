@@ -28,6 +28,13 @@ class Interval:
     low: float
     high: float
 
+    def as_json(self) -> dict[str, float | None]:
+        """``{value, low, high}`` with None for NaN (no interval, or no statistic)."""
+        return {
+            k: None if math.isnan(v) else v
+            for k, v in (("value", self.value), ("low", self.low), ("high", self.high))
+        }
+
 
 @dataclass(frozen=True)
 class CorrelationReport:

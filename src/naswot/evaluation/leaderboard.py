@@ -337,27 +337,21 @@ def render_markdown(rows: Sequence[LeaderboardRow], *, n_search: int) -> str:
         delta = [_md_row(head), "|" + "---|" * len(head)]
         for row in with_delta:
             delta.append(
-                _md_row([f"`{row.label}`", *(_signed(row.delta_rho[d]) for d in datasets)])
+                _md_row([f"`{row.label}`", *(_ci(row.delta_rho[d], signed=True) for d in datasets)])
             )
         text += "\n" + "\n".join(delta) + "\n"
     return text
-
-
-def _signed(ci: Interval) -> str:
-    if math.isnan(ci.value):
-        return "–"
-    if math.isnan(ci.low):
-        return f"{ci.value:+.3f}"
-    return f"{ci.value:+.3f} [{ci.low:+.3f}, {ci.high:+.3f}]"
 
 
 def _md_row(cells: Sequence[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def _ci(ci: Interval) -> str:
+def _ci(ci: Interval, *, signed: bool = False) -> str:
+    """``value [low, high]``; differences (``signed``) keep the sign and three decimals."""
+    value, bound = ("+.3f", "+.3f") if signed else (".3f", ".2f")
     if math.isnan(ci.value):
         return "–"
     if math.isnan(ci.low):
-        return f"{ci.value:.3f}"
-    return f"{ci.value:.3f} [{ci.low:.2f}, {ci.high:.2f}]"
+        return f"{ci.value:{value}}"
+    return f"{ci.value:{value}} [{ci.low:{bound}}, {ci.high:{bound}}]"
