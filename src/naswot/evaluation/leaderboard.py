@@ -161,15 +161,14 @@ def leaderboard(
     for spec in ensembles:
         members = {k: oriented[k] for k in spec.members}
         up = dict.fromkeys(members, True)
-        combined = spec.combine(members, higher_is_better=up)
+        # under "omit" ranked among the complete cells only
+        combined = spec.combine(members, higher_is_better=up, nan_policy=failed)
         picked = np.empty(n_runs, dtype=np.intp)
         for r, idx in enumerate(draws):
             local = spec.combine({k: v[idx] for k, v in members.items()}, higher_is_better=up)
             picked[r] = idx[_first_argmax(local[None, :])[0]]
         member_seconds = [seconds.get(k) for k in spec.members]
         incomplete = np.isnan(np.array(list(members.values()))).any(axis=0)
-        if failed == "omit":  # ranked among the complete cells only
-            combined = spec.combine(members, higher_is_better=up, nan_policy="omit")
         vectors[spec.label] = (combined, ~incomplete if failed == "omit" else _all(n))
         rows.append(
             _row(
