@@ -46,7 +46,7 @@ def test_dry_run_writes_the_report(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         env=env,
-        timeout=120,
+        timeout=280,
         check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -95,3 +95,18 @@ def test_real_run_without_cuda_says_so(
     monkeypatch.delenv("OUT", raising=False)
     assert driver().main([]) == 1
     assert "CUDA is not available here (use --dry-run" in capsys.readouterr().out
+
+
+def test_stages_stop_at_their_budget_after_one_cell() -> None:
+    gpu_check = driver()
+    from naswot.data import load_batch
+
+    batch = load_batch("noise", batch_size=4, seed=1)
+    keys = gpu_check.cells(3)
+    cpu = torch.device("cpu")
+    assert len(gpu_check.score(keys, batch, cpu, budget=0.0).keys) == 1
+    assert len(gpu_check.score_concurrently(keys, batch, cpu, 2, budget=0.0).keys) == 1
+    full = gpu_check.score(keys, batch, cpu)
+    assert full.keys == keys
+    both = gpu_check.compare(full, gpu_check.score_concurrently(keys, batch, cpu, 2))
+    assert both["max_abs_diff"] == 0.0 and both["same_inf"]
