@@ -76,8 +76,13 @@ def _row(
     return row
 
 
-def _trials(arch_results: Any, dataset: str, hp: str, where: str) -> Iterator[Mapping[str, Any]]:
-    """The ``ResultsCount`` state dicts of ``dataset``, one per seed in ``dataset_seed``."""
+def _trials(
+    arch_results: Any, dataset: str, hp: str, where: str
+) -> Iterator[Mapping[str, Any] | None]:
+    """The ``ResultsCount`` state dict of each seed in ``dataset_seed[dataset]``.
+
+    None for a seed that is listed but has no stored trial.
+    """
     if not isinstance(arch_results, Mapping):
         raise BenchmarkError(
             f"{where}, hp {hp}: expected an ArchResults state dict, found "
@@ -95,9 +100,7 @@ def _trials(arch_results: Any, dataset: str, hp: str, where: str) -> Iterator[Ma
         raise BenchmarkError(f"{where}, hp {hp}: the seeds of {dataset} are {_describe(seeds)}.")
     for seed in seeds:
         trial = all_results.get((dataset, seed))
-        if trial is None:
-            continue  # listed but not stored: the trial is absent
-        if not isinstance(trial, Mapping):
+        if trial is not None and not isinstance(trial, Mapping):
             raise BenchmarkError(
                 f"{where}, hp {hp}, {dataset} seed {seed}: expected a ResultsCount state dict, "
                 f"found {_describe(trial)}."
@@ -117,15 +120,20 @@ def _last_epoch(trial: Mapping[str, Any], hp: str, where: str) -> int:
 
 
 def _eval_values(arch_results: Any, acc: _Accuracy, where: str) -> list[float]:
-    """``eval_acc1es["<set>@<last epoch>"]`` of each seed that has it."""
+    """``eval_acc1es["<set>@<last epoch>"]`` of every seed, or [] if a seed lacks it.
+
+    All or nothing, as the official API: its mean over the seeds (``is_random=False``) fails
+    when one trial lacks the value, and ``get_more_info`` then reports nothing.
+    """
     values = []
     for trial in _trials(arch_results, acc.dataset, acc.hp, where):
-        accs = trial.get("eval_acc1es")
-        if not isinstance(accs, Mapping):
-            continue
+        accs = None if trial is None else trial.get("eval_acc1es")
+        if trial is None or not isinstance(accs, Mapping):
+            return []
         value = accs.get(f"{acc.setname}@{_last_epoch(trial, acc.hp, where)}")
-        if value is not None:
-            values.append(_number(value, f"{where}, {acc.dataset} {acc.setname}"))
+        if value is None:
+            return []
+        values.append(_number(value, f"{where}, {acc.dataset} {acc.setname}"))
     return values
 
 
@@ -133,19 +141,20 @@ def _train_times(arch_results: Any, where: str) -> list[float]:
     """Seconds to train all epochs, per seed: ``sum(train_times[i] for i <= last epoch)``.
 
     This is the official API's ``train-all-time`` at the last epoch (per-epoch time x epochs).
-    A seed whose ``train_times`` is missing or incomplete is skipped.
+    All or nothing, as :func:`_eval_values`: [] if a seed's ``train_times`` is missing or
+    incomplete.
     """
     values = []
     hp = _TRAIN_TIME_HP
     for trial in _trials(arch_results, _TRAIN_TIME_DATASET, hp, where):
-        times = trial.get("train_times")
-        if not isinstance(times, Mapping | Sequence):
-            continue
+        times = None if trial is None else trial.get("train_times")
+        if trial is None or not isinstance(times, Mapping | Sequence):
+            return []
         last = _last_epoch(trial, hp, where)
         try:
             per_epoch = [times[i] for i in range(last + 1)]
         except (KeyError, IndexError):
-            continue
+            return []
         label = f"{where}, {_TRAIN_TIME_DATASET} train time"
         values.append(math.fsum(_number(t, label) for t in per_epoch))
     return values

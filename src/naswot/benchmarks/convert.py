@@ -20,7 +20,10 @@ In both, each results entry is an ``ArchResults`` state dict: ``dataset_seed`` (
 seeds) and ``all_results`` (``(dataset, seed)`` -> a ``ResultsCount`` state dict with
 ``epochs``, ``eval_acc1es`` keyed ``"<set>@<epoch>"`` and ``train_times`` keyed by epoch).
 A value is read at the trial's last epoch (``epochs - 1``, what the official API returns for
-``iepoch=None``) and averaged over the seeds that have it. See ``docs/benchmarks.md``.
+``iepoch=None``) and averaged over all the seeds of ``dataset_seed``; where one seed lacks it,
+the cell is empty, as the API's ``get_more_info(..., is_random=False)`` then reports nothing.
+``tests/benchmarks/test_official_formats.py`` checks this against the official readers. See
+``docs/benchmarks.md``.
 
 The NAS-Bench-101 TFRecord converter lives in :mod:`naswot.benchmarks.nb101`; it is registered
 in :data:`CONVERTERS` as ``nb101``.
