@@ -377,3 +377,13 @@ def test_every_proxy_names_nan_weights(name: str) -> None:
     batch = Batch(inputs=torch.randn(4, 3, 8, 8), targets=torch.tensor([0, 1, 0, 1]))
     with pytest.raises(ScoringError, match="NaN or infinite"):
         proxy(nan_net(), batch)
+
+
+@pytest.mark.parametrize("content", [b"", b"\xef\xbb\xbf\r\n  \r\n"])
+def test_empty_tables_say_so(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "t.csv"
+    path.write_bytes(content)
+    with pytest.raises(NaswotError, match="is empty"):
+        load_table(path, NasBench201Space())
+    with pytest.raises(NaswotError, match="is empty"):
+        load_scores(path, NasBench201Space())

@@ -93,6 +93,8 @@ def load_table(
 
 def _read_table(path: Path, space: SearchSpace[Any], key_column: str) -> BenchmarkTable:
     fields, lines_in = read_csv(decode_text(path.read_bytes()), path)
+    if not fields:
+        raise BenchmarkError(f"{path} is empty; pass a CSV with an '{key_column}' column.")
     if key_column not in fields:
         raise BenchmarkError(f"{path} has no '{key_column}' column (columns: {shorten(fields)}).")
     metrics = tuple(c for c in fields if c not in (key_column, "index", *_TEXT_COLUMNS))

@@ -95,6 +95,8 @@ def load_scores(
             f"{path} is not a text score CSV{' (gzip)' if path.suffix == '.gz' else ''} "
             f"({type(e).__name__}: {e}); make one with `naswot score ... --out FILE.csv`."
         ) from None
+    if not fields:
+        raise BenchmarkError(f"{path} is empty; make one with `naswot score ... --out FILE.csv`.")
     for column in ("arch", "score"):
         if column not in fields:
             raise BenchmarkError(f"{path} has no '{column}' column (columns: {shorten(fields)}).")
