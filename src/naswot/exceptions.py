@@ -47,10 +47,15 @@ class ArchParseError(NaswotError, ValueError):
         self.position = position
         self.expected = expected
         self.found = found
-        pointer = f"{text}\n{' ' * position}^"
+        from naswot._io import QUOTE_LIMIT, shorten  # lazily: naswot._io imports this module
+
+        start = max(0, min(position - QUOTE_LIMIT // 2, len(text) - QUOTE_LIMIT))
+        window = text[start : start + QUOTE_LIMIT]
+        cut = ("..." if start else "", "..." if start + QUOTE_LIMIT < len(text) else "")
+        pointer = f"{cut[0]}{window}{cut[1]}\n{' ' * (position - start + len(cut[0]))}^"
         super().__init__(
-            f"Malformed architecture string at position {position}: expected {expected}, "
-            f"found {found}.\n{pointer}"
+            f"Malformed architecture string at position {position}: expected "
+            f"{shorten(expected)}, found {shorten(found)}.\n{pointer}"
         )
 
 

@@ -6,6 +6,7 @@ import difflib
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
+from naswot._io import quote
 from naswot.exceptions import UnknownNameError
 
 __all__ = ["Registry"]
@@ -64,7 +65,7 @@ class Registry(Generic[T]):
         names = self.names()
         close = difflib.get_close_matches(name, names, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
-        return f"Unknown {self.kind} {name!r}. Choices: {', '.join(names)}.{hint}"
+        return f"Unknown {self.kind} {quote(name)}. Choices: {', '.join(names)}.{hint}"
 
     def names(self) -> list[str]:
         """The registered names, sorted."""

@@ -4,6 +4,11 @@ The CSV needs an ``arch_str`` column (the space's key) and any number of numeric
 ``test_acc_cifar10``; an ``index`` column is kept as the official index. A ``module_hash`` column
 (the NAS-Bench-101 identifier, text) is allowed and not read. Keys are canonicalised by the
 space's parser, so a table and a score file join on the same strings.
+
+The file may be written by a spreadsheet: UTF-8 with a byte-order mark, CRLF line ends, spaces
+around cells. Accuracy columns (names holding ``acc``) are percentages from 0 to 100; a cell may
+be written ``93.5%``, but a column mixing ``93.5%`` with fractions such as ``0.93``, and negative
+accuracies or accuracies above 100, are refused as ambiguous.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from naswot._io import decode_text, quote, read_csv, shorten
 from naswot.exceptions import ArchParseError, BenchmarkError
 from naswot.spaces import SearchSpace
 
@@ -76,6 +82,8 @@ def load_table(
         )
     try:
         return _read_table(path, space, key_column)
+    except OSError as e:
+        raise BenchmarkError(f"Cannot read the benchmark file {path}: {e.strerror or e}.") from None
     except (UnicodeDecodeError, csv.Error) as e:
         raise BenchmarkError(
             f"{path} is not a text CSV file ({type(e).__name__}: {e}); pass a CSV with an "
@@ -84,33 +92,82 @@ def load_table(
 
 
 def _read_table(path: Path, space: SearchSpace[Any], key_column: str) -> BenchmarkTable:
-    with path.open(newline="") as f:
-        reader = csv.DictReader(f)
-        fields = reader.fieldnames or []
-        if key_column not in fields:
-            raise BenchmarkError(f"{path} has no '{key_column}' column (columns: {fields}).")
-        metrics = tuple(c for c in fields if c not in (key_column, "index", *_TEXT_COLUMNS))
-        rows: dict[str, dict[str, float]] = {}
-        index: dict[str, int] = {}
-        lines: dict[str, int] = {}
-        for line, row in enumerate(reader, start=2):
-            try:
-                key = space.key(space.parse(row[key_column]))
-            except ArchParseError as e:
-                raise BenchmarkError(f"{path}:{line}: {e}") from None
-            if key in rows:
-                raise BenchmarkError(
-                    f"{path}:{line}: architecture {key} appears twice (first on line "
-                    f"{lines[key]}); a benchmark needs one row per architecture."
-                )
-            lines[key] = line
-            rows[key] = {m: _number(row[m], path, line, m) for m in metrics if row.get(m)}
-            rows[key] = {m: v for m, v in rows[key].items() if not math.isnan(v)}
-            if "index" in fields and row.get("index"):
-                index[key] = int(_number(row["index"], path, line, "index"))
+    fields, lines_in = read_csv(decode_text(path.read_bytes()), path)
+    if not fields:
+        raise BenchmarkError(f"{path} is empty; pass a CSV with an '{key_column}' column.")
+    if key_column not in fields:
+        raise BenchmarkError(f"{path} has no '{key_column}' column (columns: {shorten(fields)}).")
+    metrics = tuple(c for c in fields if c not in (key_column, "index", *_TEXT_COLUMNS))
+    rows: dict[str, dict[str, float]] = {}
+    index: dict[str, int] = {}
+    lines: dict[str, int] = {}
+    columns = {m: _Column(m) for m in metrics}
+    for line, row in lines_in:
+        try:
+            key = space.key(space.parse(row[key_column]))
+        except ArchParseError as e:
+            raise BenchmarkError(f"{path}:{line}: {e}") from None
+        if key in rows:
+            raise BenchmarkError(
+                f"{path}:{line}: architecture {key} appears twice (first on line "
+                f"{lines[key]}); a benchmark needs one row per architecture."
+            )
+        lines[key] = line
+        values = {m: columns[m].read(row[m], path, line) for m in metrics if row.get(m)}
+        rows[key] = {m: v for m, v in values.items() if not math.isnan(v)}
+        if row.get("index"):
+            index[key] = _index(row["index"], path, line)
     if not rows:
         raise BenchmarkError(f"{path} holds no architectures.")
     return BenchmarkTable(path=path, metrics=metrics, rows=rows, index=index)
+
+
+class _Column:
+    """Reads one metric column's cells.
+
+    Refuses accuracies that are negative or above 100, and a column that mixes percentages
+    (``93.5%``) with fractions (``0.935``).
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.accuracy = "acc" in name.lower()
+        self.percent_at: tuple[int, str] | None = None  # first cell written with '%'
+        self.fraction_at: tuple[int, str] | None = None  # first plain cell in [0, 1]
+
+    def read(self, text: str, path: Path, line: int) -> float:
+        percent = text.endswith("%")
+        value = _number(text[:-1].strip() if percent else text, path, line, self.name)
+        if not self.accuracy or math.isnan(value):
+            return value
+        if value < 0 or value > 100:
+            raise BenchmarkError(
+                f"{path}:{line}: column {self.name!r} holds {quote(text)}, "
+                + ("a negative accuracy" if value < 0 else "an accuracy above 100")
+                + "; accuracies are percentages from 0 to 100."
+            )
+        if percent:
+            self.percent_at = self.percent_at or (line, text)
+        elif value <= 1:
+            self.fraction_at = self.fraction_at or (line, text)
+        if self.percent_at and self.fraction_at:
+            (pl, pt), (fl, ft) = self.percent_at, self.fraction_at
+            raise BenchmarkError(
+                f"{path}: column {self.name!r} mixes percentages (line {pl}: {quote(pt)}) and "
+                f"what reads as fractions (line {fl}: {quote(ft)}); write every accuracy as a "
+                "percentage from 0 to 100."
+            )
+        return value
+
+
+def _index(text: str, path: Path, line: int) -> int:
+    value = _number(text, path, line, "index")
+    if not math.isfinite(value) or value < 0 or not value.is_integer():
+        raise BenchmarkError(
+            f"{path}:{line}: column 'index' holds {quote(text)}; an index is a whole number "
+            ">= 0 (or empty)."
+        )
+    return int(value)
 
 
 def _number(text: str, path: Path, line: int, column: str) -> float:
@@ -118,5 +175,5 @@ def _number(text: str, path: Path, line: int, column: str) -> float:
         return float(text)
     except ValueError:
         raise BenchmarkError(
-            f"{path}:{line}: column {column!r} holds {text!r}, not a number."
+            f"{path}:{line}: column {quote(column)} holds {quote(text)}, not a number."
         ) from None

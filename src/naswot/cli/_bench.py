@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from naswot._io import check_output
 from naswot.benchmarks.convert import CONVERTERS
 from naswot.benchmarks.nb101 import DEFAULT_EPOCHS
 from naswot.cli import _common
@@ -50,6 +51,10 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
 
 def run(args: argparse.Namespace) -> int:
     """Converts one benchmark file."""
+    if args.dst.parent.is_dir():  # a missing folder is created
+        check_output(args.dst, "DST", inputs=[args.src])
+    elif args.dst.parent.exists():
+        raise InvalidParameterError(f"DST {args.dst}: {args.dst.parent} is not a folder.")
     if args.format == "nb101":
         epochs = DEFAULT_EPOCHS if args.epochs is None else args.epochs
         rows = CONVERTERS["nb101"](args.src, args.dst, epochs=epochs, progress=not args.quiet)

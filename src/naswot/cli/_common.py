@@ -15,9 +15,18 @@ from typing import Any
 import numpy as np
 import torch
 
+from naswot._io import atomic_write, check_output, decode_text, quote
 from naswot._malloc import tune_malloc
 from naswot._version import __version__
-from naswot.cli._options import add_ensemble_option, add_scoring_options, positive_int
+from naswot.cli._options import (
+    MAX_COUNT,
+    add_ensemble_option,
+    add_scoring_options,
+    count_int,
+    positive_int,
+    positive_seconds,
+    seed_int,
+)
 from naswot.cli._proxies import (
     DATASET_CLASSES,
     ensemble_records,
@@ -43,9 +52,12 @@ from naswot.store import ResultStore, default_store_path
 # _signals; they are re-exported here, where the commands look them up as ``_common.X``.
 __all__ = [
     "DATASET_CLASSES",
+    "MAX_COUNT",
     "add_ensemble_option",
     "add_scoring_options",
     "batch_info",
+    "check_outputs",
+    "count_int",
     "distinct_samples",
     "ensemble_records",
     "format_score",
@@ -53,6 +65,7 @@ __all__ = [
     "note",
     "open_store",
     "positive_int",
+    "positive_seconds",
     "proxy_label",
     "read_arch_file",
     "resolve_batch",
@@ -64,7 +77,9 @@ __all__ = [
     "resolve_space",
     "score_keys",
     "scoring_jobs",
+    "seed_int",
     "stop_on_sigint",
+    "store_path",
     "write_meta",
 ]
 
@@ -161,11 +176,15 @@ def resolve_device(name: str) -> torch.device:
     try:
         device = torch.device(name)
     except RuntimeError:
-        raise InvalidParameterError(f"Unknown device {name!r}; use cpu, cuda or cuda:N.") from None
+        raise InvalidParameterError(
+            f"Unknown device {quote(name)}; use cpu, cuda or cuda:N."
+        ) from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise InvalidParameterError(f"Device {name!r} asked for, but CUDA is not available here.")
+        raise InvalidParameterError(
+            f"Device {quote(name)} asked for, but CUDA is not available here."
+        )
     if device.type not in ("cpu", "cuda"):
-        raise InvalidParameterError(f"Device {name!r} is not supported; use cpu or cuda.")
+        raise InvalidParameterError(f"Device {quote(name)} is not supported; use cpu or cuda.")
     return device
 
 
@@ -186,11 +205,32 @@ def resolve_batch(args: argparse.Namespace, *, seed: int, proxies: Sequence[Prox
     return load_batch(args.dataset, data_dir=data_dir, batch_size=size, seed=seed)
 
 
+def store_path(args: argparse.Namespace) -> Path | None:
+    """The path of the result store the options name, or None with ``--no-store``."""
+    if getattr(args, "no_store", True):
+        return None
+    path: Path = args.store or default_store_path()
+    return path
+
+
 def open_store(args: argparse.Namespace) -> ResultStore | None:
     """The result store named by the options, or None with ``--no-store``."""
-    if args.no_store:
-        return None
-    return ResultStore(args.store or default_store_path())
+    path = store_path(args)
+    return None if path is None else ResultStore(path)
+
+
+def check_outputs(
+    args: argparse.Namespace, out: Path | None, *inputs: Path | None, option: str = "--out"
+) -> None:
+    """Refuses, before any work, an unwritable ``--out`` (or ``.meta.json``).
+
+    Also refused: an output that names the store (or its -wal/-shm files) or one of ``inputs``.
+    """
+    if out is None:
+        return
+    store = store_path(args)
+    check_output(out, option, inputs=inputs, store=store)
+    check_output(_meta_path(out), f"{option}'s meta file", inputs=inputs, store=store)
 
 
 def note(args: argparse.Namespace, message: str) -> None:
@@ -223,9 +263,14 @@ def write_meta(
         },
         **info,
     }
-    path = out.with_name(out.name + ".meta.json")
-    path.write_text(json.dumps(meta, indent=2, default=str) + "\n")
+    path = _meta_path(out)
+    with atomic_write(path) as f:
+        f.write(json.dumps(meta, indent=2, default=str) + "\n")
     return path
+
+
+def _meta_path(out: Path) -> Path:
+    return out.with_name(out.name + ".meta.json")
 
 
 def batch_info(batch: Batch) -> dict[str, Any]:
@@ -251,15 +296,30 @@ def distinct_samples(space: SearchSpace[Any], k: int, seed: int) -> list[str]:
         )
     rng = np.random.default_rng(seed)
     seen: dict[str, None] = {}
+    draws = stale = 0
+    patience = max(1000, 10 * k)  # draws without a new architecture before giving up
     while len(seen) < k:
-        seen.setdefault(space.key(space.sample(rng)), None)
+        key = space.key(space.sample(rng))
+        draws += 1
+        stale = 0 if key not in seen else stale + 1
+        seen.setdefault(key, None)
+        if stale >= patience:
+            found = len(seen)
+            raise InvalidParameterError(
+                f"Asked for {k} distinct architectures of the space {space.name!r}, but found "
+                f"{found} distinct architecture{'s' if found != 1 else ''} in {draws} draws "
+                f"(none new in the last {patience}); ask for fewer, or check its sample()."
+            )
     return list(seen)
 
 
 def read_arch_file(path: Path) -> list[str]:
-    """Architecture keys from a file: one per line; blank lines and ``#`` comments skipped."""
+    """Architecture keys from a file: one per line; blank lines and ``#`` comments skipped.
+
+    UTF-8 with or without a byte-order mark, any line ends; each line is stripped.
+    """
     try:
-        lines = path.read_text().splitlines()
+        lines = decode_text(path.read_bytes()).splitlines()
     except OSError as e:
         raise NaswotError(f"Cannot read architecture file {path}: {e.strerror}.") from None
     except UnicodeDecodeError as e:

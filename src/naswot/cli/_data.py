@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from naswot.data import default_data_dir, download_dataset
+from naswot.exceptions import InvalidParameterError
 
 
 def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAction
@@ -37,6 +38,8 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
 def run(args: argparse.Namespace) -> int:
     """Downloads one dataset."""
     data_dir = args.data_dir or default_data_dir()
+    if data_dir.exists() and not data_dir.is_dir():
+        raise InvalidParameterError(f"--data-dir {data_dir} is a file; give a folder.")
     folder = download_dataset(
         args.dataset, data_dir, url=args.url, md5=args.md5, progress=not args.quiet
     )

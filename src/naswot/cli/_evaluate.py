@@ -73,8 +73,8 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
         metavar="K",
         help="use K cells drawn with --seed instead of all",
     )
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--n-bootstrap", type=int, default=1000)
+    p.add_argument("--seed", type=_common.seed_int, default=1)
+    p.add_argument("--n-bootstrap", type=_common.count_int, default=1000)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=run)
 

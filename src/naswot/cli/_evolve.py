@@ -47,7 +47,7 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
         default=150,
         help="trained cells per run (default: 150)",
     )
-    p.add_argument("--budget-seconds", type=float, default=None)
+    p.add_argument("--budget-seconds", type=_common.positive_seconds, default=None)
     p.add_argument("--time-column", default="train_time_12ep_cifar10_valid")
     p.add_argument(
         "--fitness",
@@ -58,7 +58,7 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
     p.add_argument("--population", type=_common.positive_int, default=10)
     p.add_argument("--tournament", type=_common.positive_int, default=3)
     p.add_argument("--n-scored", type=_common.positive_int, default=20, help="AREA's M")
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--seed", type=_common.seed_int, default=1)
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=run)
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from naswot._io import atomic_write
 from naswot.benchmarks import load_table
 from naswot.cli import _common
 from naswot.evaluation import accuracy_column
@@ -75,7 +76,7 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
     )
     p.add_argument("--n-search", type=_common.positive_int, default=100, metavar="N")
     p.add_argument("--n-runs", type=_common.positive_int, default=500)
-    p.add_argument("--n-bootstrap", type=int, default=1000)
+    p.add_argument("--n-bootstrap", type=_common.count_int, default=1000)
     p.add_argument(
         "--out",
         type=Path,
@@ -88,6 +89,7 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
 def run(args: argparse.Namespace) -> int:
     """Scores the pool with every proxy, then prints (and writes) the leaderboard."""
     start = time.perf_counter()
+    _common.check_outputs(args, args.out, args.benchmark)
     space, builder = _common.resolve_space(args.space)
     proxies = _common.resolve_proxies(args.proxy, args.variant)
     labels = [_common.proxy_label(p) for p in proxies]
@@ -156,7 +158,8 @@ def run(args: argparse.Namespace) -> int:
         f"(per-cell times from the store); this run took {wall / 60:.1f} min",
     )
     if args.out is not None:
-        args.out.write_text(markdown)
+        with atomic_write(args.out) as f:
+            f.write(markdown)
         info = {
             "space": space.name,
             "n_cells": len(keys),

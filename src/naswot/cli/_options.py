@@ -5,19 +5,73 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from naswot._io import quote
 from naswot.data import DATASETS
 from naswot.fast import PRECISIONS
 from naswot.parallel import BACKENDS
 
+MAX_COUNT = 1_000_000
+"""The largest count an option takes (samples, cells, runs, budgets): more would fill memory
+before the first result, and take years to score."""
+
+MAX_SEED = 2**63 - 1
+
+
+def _whole(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {quote(text)}") from None
+
 
 def positive_int(text: str) -> int:
-    """Argparse type: an int >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    """Argparse type: an int from 1 to :data:`MAX_COUNT`."""
+    value = _whole(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    if value > MAX_COUNT:
+        raise argparse.ArgumentTypeError(
+            f"expected a number at most {MAX_COUNT:,}, got {quote(value, 40)}"
+        )
+    return value
+
+
+def count_int(text: str) -> int:
+    """Argparse type: an int from 0 to :data:`MAX_COUNT` (e.g. bootstrap resamples)."""
+    value = _whole(text)
+    if value < 0 or value > MAX_COUNT:
+        raise argparse.ArgumentTypeError(
+            f"expected a number from 0 to {MAX_COUNT:,}, got {quote(value, 40)}"
+        )
+    return value
+
+
+def seed_int(text: str) -> int:
+    """Argparse type: a seed, an int from 0 to 2**63 - 1 (NumPy refuses negative seeds)."""
+    value = _whole(text)
+    if value < 0 or value > MAX_SEED:
+        raise argparse.ArgumentTypeError(
+            f"expected a seed >= 0 and < 2**63, got {quote(value, 40)}"
+        )
+    return value
+
+
+MAX_SECONDS = 1e8
+"""The largest time budget an option takes (about three years)."""
+
+
+def positive_seconds(text: str) -> float:
+    """Argparse type: a finite number of seconds > 0 and at most :data:`MAX_SECONDS`."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of seconds, got {quote(text)}"
+        ) from None
+    if not 0 < value <= MAX_SECONDS:
+        raise argparse.ArgumentTypeError(
+            f"expected seconds > 0 and at most {MAX_SECONDS:g}, got {quote(text, 40)}"
+        )
     return value
 
 
@@ -60,7 +114,7 @@ def add_scoring_options(p: argparse.ArgumentParser) -> None:
         help="minibatch size (default: 128, or 256 for jacob_cov alone as in the v1 paper; "
         "20 with the bundled images)",
     )
-    p.add_argument("--seed", type=int, default=1, help="seed of the batch, samples and inits")
+    p.add_argument("--seed", type=seed_int, default=1, help="seed of the batch, samples and inits")
     p.add_argument(
         "--store",
         type=Path,

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from naswot._io import atomic_path, quote
 from naswot._seeding import derive_seed, torch_seeded
 from naswot.benchmarks import BenchmarkTable, load_table
 from naswot.cli import _common
@@ -61,14 +62,15 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
         default=5,
         help="networks per accuracy band (histogram)",
     )
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--seed", type=_common.seed_int, default=1)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Draws one figure and saves it."""
     if args.out.suffix.lower() not in (".png", ".pdf"):
-        raise InvalidParameterError(f"--out must end in .png or .pdf, got {args.out.name!r}.")
+        raise InvalidParameterError(f"--out must end in .png or .pdf, got {quote(args.out.name)}.")
+    _common.check_outputs(args, args.out, args.benchmark, args.scores)
     plt = P.require_matplotlib()
     space, _ = _common.resolve_space(args.space)
     table = load_table(args.benchmark, space)
@@ -109,7 +111,8 @@ def run(args: argparse.Namespace) -> int:
                 ax=ax,
             )
             ax.set_title(f"Simulated NASWOT search, {args.n_runs} runs", fontsize=10)
-    fig.savefig(args.out, dpi=150)
+    with atomic_path(args.out) as tmp:
+        fig.savefig(tmp, dpi=150, format=args.out.suffix.lower()[1:])
     plt.close(fig)
     print(f"wrote {args.out}")
     return 0

@@ -6,6 +6,7 @@ import difflib
 import math
 from collections.abc import Sequence
 
+from naswot._io import quote
 from naswot.exceptions import InvalidParameterError
 from naswot.proxies import PROXIES, Naswot, Proxy
 from naswot.proxies.ensemble import EnsembleSpec
@@ -52,7 +53,7 @@ def resolve_proxies(names: str, variant: str) -> list[Proxy]:
         if len(bare) == 1:
             resolve_proxy(bare[0], variant)  # raises, naming the choices and the closest
         raise InvalidParameterError(
-            f"--variant {variant!r}: none of {', '.join(bare) or 'the proxies'} has it; write "
+            f"--variant {quote(variant)}: none of {', '.join(bare) or 'the proxies'} has it; write "
             "name:variant in --proxy (`naswot list variants` lists them)."
         )
     labels = [proxy_label(p) for p in out]
@@ -126,7 +127,7 @@ def resolve_proxy(name: str, variant: str) -> Proxy:
     if variant not in factory.variants:
         close = difflib.get_close_matches(variant, factory.variants, n=1)
         raise InvalidParameterError(
-            f"Unknown variant {variant!r} of proxy {name!r}. Choices: "
+            f"Unknown variant {quote(variant)} of proxy {quote(name)}. Choices: "
             f"{', '.join(factory.variants)}." + (f" Did you mean {close[0]!r}?" if close else "")
         )
     return factory(variant)

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from naswot._io import quote
 from naswot.benchmarks import load_table
 from naswot.cli import _common
 from naswot.evaluation import ReplayRow, load_scores, replay
@@ -14,16 +15,11 @@ from naswot.evaluation.targets import DATASET_COLUMNS
 
 
 def int_list(text: str) -> list[int]:
-    """Argparse type: comma-separated ints >= 1."""
-    try:
-        values = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected numbers like 10,100,1000, got {text!r}"
-        ) from None
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"expected numbers >= 1, got {text!r}")
-    return values
+    """Argparse type: comma-separated ints from 1 to ``MAX_COUNT``."""
+    parts = [v for v in text.split(",") if v.strip()]
+    if not parts:
+        raise argparse.ArgumentTypeError(f"expected numbers like 10,100,1000, got {quote(text)}")
+    return [_common.positive_int(v.strip()) for v in parts]
 
 
 def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAction
@@ -47,7 +43,7 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
     p.add_argument("--space", default="nb201")
     p.add_argument("--n-samples", type=int_list, default=[10, 100, 1000], metavar="N[,N...]")
     p.add_argument("--n-runs", type=_common.positive_int, default=500)
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--seed", type=_common.seed_int, default=1)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=run)
 

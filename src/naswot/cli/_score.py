@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, TextIO
 
+from naswot._io import atomic_write
 from naswot.cli import _common
 from naswot.exceptions import ArchParseError, InvalidParameterError
 from naswot.scoring import ScoreRecord, engine_name, stored_variant
@@ -71,6 +72,7 @@ def select_keys(args: argparse.Namespace, space: SearchSpace[Any]) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     """Scores the selected architectures and writes the table."""
+    _common.check_outputs(args, args.out, args.archs)
     space, builder = _common.resolve_space(args.space)
     proxies = _common.resolve_proxies(args.proxy, args.variant)
     device = _common.resolve_device(args.device)
@@ -102,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         f"{counts['error']} errors" + (f", {others}" if others else ""),
     )
     if args.out is not None:
-        with args.out.open("w", newline="") as f:
+        with atomic_write(args.out) as f:
             write_csv(records, f)
         info = {
             "space": space.name,

@@ -11,6 +11,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from naswot._io import atomic_write
 from naswot.benchmarks import BenchmarkTable, load_table
 from naswot.cli import _common
 from naswot.exceptions import InvalidParameterError, NaswotError
@@ -58,6 +59,7 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
 
 def run(args: argparse.Namespace) -> int:
     """Runs the search and prints the chosen architecture of each run."""
+    _common.check_outputs(args, args.out, args.benchmark)
     space, builder = _common.resolve_space(args.space)
     proxies = _common.resolve_proxies(args.proxy, args.variant)
     specs = _common.resolve_ensembles(args.ensemble, proxies)
@@ -184,7 +186,7 @@ def _summary(rows: list[dict[str, Any]], table: BenchmarkTable) -> None:
 
 def _write_runs(args: argparse.Namespace, rows: list[dict[str, Any]]) -> None:
     columns = list(dict.fromkeys(k for row in rows for k in row))
-    with args.out.open("w", newline="") as f:
+    with atomic_write(args.out) as f:
         writer = csv.DictWriter(f, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)

@@ -10,6 +10,7 @@ import traceback
 from collections.abc import Sequence
 from typing import Any
 
+from naswot._io import quote
 from naswot._version import __version__
 from naswot.cli import (
     _bench,
@@ -42,7 +43,7 @@ class _Parser(argparse.ArgumentParser):
         close = difflib.get_close_matches(str(value), names, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise argparse.ArgumentError(
-            action, f"invalid choice: {value!r} (choose from {', '.join(names)}){hint}"
+            action, f"invalid choice: {quote(value)} (choose from {', '.join(names)}){hint}"
         )
 
 

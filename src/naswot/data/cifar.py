@@ -16,6 +16,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from naswot._io import quote
 from naswot.data._pickle import read_image_batch
 from naswot.exceptions import DataError, DatasetNotFoundError, InvalidParameterError
 
@@ -111,7 +112,7 @@ def load_cifar(
     if name not in CIFAR_LAYOUTS:
         raise InvalidParameterError(
             "The 'name' parameter of load_cifar must be one of 'cifar10', 'cifar100'. "
-            f"Got {name!r} instead."
+            f"Got {quote(name)} instead."
         )
     if split not in ("train", "test"):
         raise InvalidParameterError(

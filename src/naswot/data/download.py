@@ -28,6 +28,7 @@ from typing import BinaryIO
 
 from tqdm import tqdm
 
+from naswot._io import quote
 from naswot.exceptions import (
     DataError,
     InvalidParameterError,
@@ -182,7 +183,7 @@ def _archive(name: str) -> Archive:
     close = difflib.get_close_matches(str(name).lower(), list(ARCHIVES), n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
     raise UnknownNameError(
-        f"Unknown downloadable dataset {name!r}. Choices: {', '.join(ARCHIVES)}.{hint}"
+        f"Unknown downloadable dataset {quote(name)}. Choices: {', '.join(ARCHIVES)}.{hint}"
     )
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
+from naswot._io import quote
 from naswot.data.batch import Batch
 from naswot.data.bundled import BUNDLED_DESCRIPTION, BUNDLED_SIZE, load_bundled_cifar10
 from naswot.data.cifar import CIFAR_LAYOUTS, load_cifar
@@ -60,7 +61,7 @@ _SEED_LIMIT = 2**63
 def _unknown_dataset(name: object) -> UnknownNameError:
     close = difflib.get_close_matches(str(name).lower(), DATASETS, n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
-    return UnknownNameError(f"Unknown dataset {name!r}. Choices: {', '.join(DATASETS)}.{hint}")
+    return UnknownNameError(f"Unknown dataset {quote(name)}. Choices: {', '.join(DATASETS)}.{hint}")
 
 
 def _normalization_key(dataset: str) -> str:
@@ -166,7 +167,7 @@ def _check_int(value: object, name: str, minimum: int, maximum: int | None = Non
             return number
     bound = f"an int >= {minimum}" if maximum is None else f"an int in [{minimum}, {maximum}]"
     raise InvalidParameterError(
-        f"The {name!r} parameter of load_batch must be {bound}. Got {value!r} instead."
+        f"The {name!r} parameter of load_batch must be {bound}. Got {quote(value)} instead."
     )
 
 

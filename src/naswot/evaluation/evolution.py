@@ -70,6 +70,11 @@ def simulate_evolution(
             cost = row.get(time_column)
             if cost is None:
                 raise InvalidParameterError(f"The benchmark has no {time_column!r} for {k}.")
+            if not cost > 0:  # a free cell would make the budget endless
+                raise InvalidParameterError(
+                    f"The benchmark's {time_column!r} of {k} is {cost}; training times must be "
+                    "> 0 seconds."
+                )
             if spent + cost > budget_seconds:
                 break
             spent += cost

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 import json
 import math
 from collections.abc import Mapping
@@ -13,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from naswot._io import decode_text, quote, read_csv, shorten
 from naswot.exceptions import ArchParseError, BenchmarkError, InvalidParameterError
 from naswot.proxies.ensemble import EnsembleSpec
 from naswot.spaces import SearchSpace
@@ -86,34 +86,35 @@ def load_scores(
         raise BenchmarkError(
             f"Score file {path} not found; make one with `naswot score ... --out FILE.csv`."
         )
-    raw = path.read_bytes()
     try:
-        text = gzip.decompress(raw).decode() if path.suffix == ".gz" else raw.decode()
-    except (OSError, EOFError, UnicodeDecodeError) as e:  # gzip: BadGzipFile, truncated
+        raw = path.read_bytes()
+        text = decode_text(gzip.decompress(raw) if path.suffix == ".gz" else raw)
+        fields, rows = read_csv(text, path)
+    except (OSError, EOFError, UnicodeDecodeError, csv.Error) as e:  # gzip: BadGzipFile, truncated
         raise BenchmarkError(
             f"{path} is not a text score CSV{' (gzip)' if path.suffix == '.gz' else ''} "
             f"({type(e).__name__}: {e}); make one with `naswot score ... --out FILE.csv`."
         ) from None
-    reader = csv.DictReader(io.StringIO(text))
-    fields = reader.fieldnames or []
+    if not fields:
+        raise BenchmarkError(f"{path} is empty; make one with `naswot score ... --out FILE.csv`.")
     for column in ("arch", "score"):
         if column not in fields:
-            raise BenchmarkError(f"{path} has no '{column}' column (columns: {fields}).")
+            raise BenchmarkError(f"{path} has no '{column}' column (columns: {shorten(fields)}).")
     scores: dict[str, float] = {}
     failed: dict[str, str] = {}
     proxies: set[str] = set()
-    rows = list(reader)
-    labels = {row_label(row.get("proxy"), row.get("variant")) for row in rows}
+    labels = {row_label(row.get("proxy"), row.get("variant")) for _, row in rows}
     if proxy is not None and proxy not in labels:
         raise InvalidParameterError(
-            f"{path} has no rows of proxy {proxy!r} (it has: {', '.join(sorted(labels))})."
+            f"{path} has no rows of proxy {quote(proxy)} (it has: "
+            f"{shorten(', '.join(sorted(labels)))})."
         )
     if proxy is None and len(labels) > 1:
         raise InvalidParameterError(
-            f"{path} mixes several proxies ({', '.join(sorted(labels))}); choose one with "
+            f"{path} mixes several proxies ({shorten(', '.join(sorted(labels)))}); choose one with "
             "--proxy, or combine them with --ensemble."
         )
-    for line, row in enumerate(rows, start=2):
+    for line, row in rows:
         if proxy is not None and row_label(row.get("proxy"), row.get("variant")) != proxy:
             continue
         try:
@@ -130,7 +131,17 @@ def load_scores(
             raise BenchmarkError(f"{path}:{line}: {key} has two different scores.")
         scores[key] = value
     meta_path = path.with_name(path.name.removesuffix(".gz") + ".meta.json")
-    provenance = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    provenance: dict[str, Any] = {}
+    if meta_path.is_file():
+        try:
+            provenance = json.loads(decode_text(meta_path.read_bytes()))
+        except (OSError, UnicodeDecodeError, ValueError) as e:
+            raise BenchmarkError(
+                f"{meta_path} (the provenance of {path.name}) is not readable JSON "
+                f"({type(e).__name__}: {shorten(e)}); fix or remove it."
+            ) from None
+        if not isinstance(provenance, dict):
+            raise BenchmarkError(f"{meta_path} holds no JSON object; fix or remove it.")
     return ScoreTable(
         path=path,
         scores=scores,
@@ -173,7 +184,9 @@ def _score(text: str, path: Path, line: int) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise BenchmarkError(f"{path}:{line}: score {text!r} is not a number{_EXPECTED}.") from None
+        raise BenchmarkError(
+            f"{path}:{line}: score {quote(text)} is not a number{_EXPECTED}."
+        ) from None
     if math.isnan(value) or value == math.inf:
-        raise BenchmarkError(f"{path}:{line}: score {text!r} is not a valid score{_EXPECTED}.")
+        raise BenchmarkError(f"{path}:{line}: score {quote(text)} is not a valid score{_EXPECTED}.")
     return value

@@ -31,6 +31,7 @@ __all__ = [
     "WEIGHTED",
     "ProxyClass",
     "check_finite",
+    "check_model",
     "check_variant",
     "cross_entropy",
     "failures_as_scoring_errors",
@@ -179,12 +180,43 @@ def weight_gradients(
     ]
 
 
+def check_model(model: object, proxy: str) -> nn.Module:
+    """``model`` if it is an ``nn.Module`` whose parameters are all finite.
+
+    A model with NaN or infinite weights is broken, not degenerate (no builder makes one), so
+    every proxy refuses it, even those that only count (params, flops), rather than return a
+    plausible number or a NaN that reads as ``overflow``.
+
+    Raises:
+        InvalidParameterError: if ``model`` is not an ``nn.Module``.
+        ScoringError: naming the first parameter that holds NaN or infinite values.
+    """
+    if not isinstance(model, nn.Module):
+        raise InvalidParameterError(
+            f"The 'model' parameter of {proxy} must be a torch nn.Module. Got "
+            f"{type(model).__name__} instead."
+        )
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if not bool(torch.isfinite(p).all()):
+                n = int((~torch.isfinite(p)).sum())
+                raise ScoringError(
+                    f"{proxy}: the model's weights hold NaN or infinite values ({n} of the "
+                    f"{p.numel()} values of {name}); score a freshly initialised network."
+                )
+    return model
+
+
 @contextmanager
-def scoring_state(model: nn.Module, *, train: bool) -> Iterator[None]:
+def scoring_state(model: nn.Module, *, train: bool, proxy: str = "the proxy") -> Iterator[None]:
     """Puts ``model`` in train (batch-statistics BatchNorm) or eval mode while scoring.
 
     On exit the modules' modes and the BatchNorm buffers (running statistics) are restored.
+
+    Raises:
+        InvalidParameterError, ScoringError: see :func:`check_model`, which runs first.
     """
+    check_model(model, proxy)
     modes = {m: m.training for m in model.modules()}
     norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._NormBase)]
     saved = [{n: b.clone() for n, b in m.named_buffers(recurse=False)} for m in norms]

@@ -40,6 +40,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.stats import rankdata
 
+from naswot._io import quote
 from naswot.exceptions import InvalidParameterError
 
 __all__ = [
@@ -189,7 +190,7 @@ class EnsembleSpec:
         members = tuple(m.strip() for m in rest.split("+") if m.strip())
         if not sep or not members:
             raise InvalidParameterError(
-                f"Ensemble {text!r}: expected METHOD:proxy+proxy+... (methods: "
+                f"Ensemble {quote(text)}: expected METHOD:proxy+proxy+... (methods: "
                 f"{', '.join(ENSEMBLES)}), e.g. log_rank:naswot+zico+flops."
             )
         if method not in ENSEMBLES:
@@ -199,7 +200,7 @@ class EnsembleSpec:
                 f"Unknown ensemble method {method!r}. Choices: {', '.join(ENSEMBLES)}.{hint}"
             )
         if len(set(members)) != len(members):
-            raise InvalidParameterError(f"Ensemble {text!r} names a proxy twice.")
+            raise InvalidParameterError(f"Ensemble {quote(text)} names a proxy twice.")
         return cls(method, members)
 
     @property
@@ -252,7 +253,7 @@ def _orientations(scores: Scores, given: Orientation) -> list[bool]:
             base = name.partition(":")[0]  # a "name:variant" label
             if base not in PROXIES:
                 raise InvalidParameterError(
-                    f"No orientation for {name!r}: it is not a registered proxy; pass "
+                    f"No orientation for {quote(name)}: it is not a registered proxy; pass "
                     "higher_is_better={name: bool}."
                 )
             given[name] = PROXIES.get(base).higher_is_better

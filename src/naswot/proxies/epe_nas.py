@@ -57,7 +57,10 @@ class EpeNas:
     def __call__(self, model: nn.Module, batch: Batch, /) -> ScoreResult:
         """Scores ``model`` on the labelled ``batch``."""
         x = inputs_of(batch, self.name, min_size=2)
-        with scoring_state(model, train=True), failures_as_scoring_errors(self.name):
+        with (
+            scoring_state(model, train=True, proxy=self.name),
+            failures_as_scoring_errors(self.name),
+        ):
             jacobian, out = input_jacobian(model, x)
             labels = labels_of(batch, out, self.name)
             return finite_result(epe_nas_score(jacobian, labels, out.shape[1]), self.name)

@@ -75,7 +75,7 @@ class Epsinas:
         """Scores ``model`` on ``batch``."""
         x = inputs_of(batch, self.name)
         with (
-            scoring_state(model, train=True),
+            scoring_state(model, train=True, proxy=self.name),
             failures_as_scoring_errors(self.name),
             torch.no_grad(),
         ):

@@ -64,7 +64,7 @@ class Fisher:
             return None
 
         with (
-            scoring_state(model, train=True),
+            scoring_state(model, train=True, proxy=self.name),
             failures_as_scoring_errors(self.name),
             torch.enable_grad(),
         ):

@@ -59,7 +59,7 @@ class Flops:
             macs.append(layer_macs(module, first_tensor(output)))
 
         with (
-            scoring_state(model, train=False),
+            scoring_state(model, train=False, proxy=self.name),
             failures_as_scoring_errors(self.name),
             forward_hooks(model, lambda m: isinstance(m, WEIGHTED), hook),
             torch.no_grad(),

@@ -46,7 +46,10 @@ class GradNorm:
     def __call__(self, model: nn.Module, batch: Batch, /) -> ScoreResult:
         """Scores ``model`` on the labelled ``batch``."""
         x = inputs_of(batch, self.name)
-        with scoring_state(model, train=True), failures_as_scoring_errors(self.name):
+        with (
+            scoring_state(model, train=True, proxy=self.name),
+            failures_as_scoring_errors(self.name),
+        ):
             _, grads = weight_gradients(model, x, batch, self.name)
             total = sum(float(torch.linalg.vector_norm(g.double())) for g in grads)
             return finite_result(total, self.name)

@@ -15,6 +15,7 @@ from naswot.data.batch import Batch
 from naswot.exceptions import ScoringError
 from naswot.proxies._base import ScoreResult
 from naswot.proxies._common import (
+    check_model,
     check_variant,
     cross_entropy,
     failures_as_scoring_errors,
@@ -49,11 +50,15 @@ class Grasp:
 
     def __call__(self, model: nn.Module, batch: Batch, /) -> ScoreResult:
         """Scores ``model`` on the labelled ``batch``."""
+        check_model(model, self.name)
         x = inputs_of(batch, self.name)
         weights = layer_weights(model)
         if not weights:
             raise ScoringError("grasp needs convolution or linear layers; the model has none.")
-        with scoring_state(model, train=True), failures_as_scoring_errors(self.name):
+        with (
+            scoring_state(model, train=True, proxy=self.name),
+            failures_as_scoring_errors(self.name),
+        ):
             with torch.enable_grad():
                 loss = cross_entropy(first_tensor(model(x)), batch, self.name)
                 grads = torch.autograd.grad(loss, weights, create_graph=True, allow_unused=True)

@@ -59,7 +59,10 @@ class JacobCov:
     def __call__(self, model: nn.Module, batch: Batch, /) -> ScoreResult:
         """Scores ``model`` on ``batch``; raises ScoringError when it cannot."""
         x = inputs_of(batch, self.name, min_size=2)
-        with scoring_state(model, train=True), failures_as_scoring_errors(self.name):
+        with (
+            scoring_state(model, train=True, proxy=self.name),
+            failures_as_scoring_errors(self.name),
+        ):
             jacobian, _ = input_jacobian(model, x)
             return finite_result(jacob_cov_score(jacobian), self.name)
 

@@ -14,7 +14,7 @@ from torch import nn
 from naswot.data.batch import Batch
 from naswot.exceptions import ScoringError
 from naswot.proxies._base import ScoreResult
-from naswot.proxies._common import check_variant, finite_result, layer_weights
+from naswot.proxies._common import check_model, check_variant, finite_result, layer_weights
 
 __all__ = ["L2Norm"]
 
@@ -38,7 +38,7 @@ class L2Norm:
 
     def __call__(self, model: nn.Module, batch: Batch, /) -> ScoreResult:
         """Sums the weight norms of ``model``."""
-        layers = layer_weights(model)
+        layers = layer_weights(check_model(model, self.name))
         if not layers:
             raise ScoringError("l2_norm needs convolution or linear layers; the model has none.")
         with torch.no_grad():

@@ -55,7 +55,10 @@ class LinearRegions:
     def __call__(self, model: nn.Module, batch: Batch, /) -> ScoreResult:
         """Scores ``model`` on ``batch``."""
         x = inputs_of(batch, self.name, min_size=2)
-        with scoring_state(model, train=True), failures_as_scoring_errors(self.name):
+        with (
+            scoring_state(model, train=True, proxy=self.name),
+            failures_as_scoring_errors(self.name),
+        ):
             return finite_result(count_patterns(model, x), self.name)
 
     def __repr__(self) -> str:

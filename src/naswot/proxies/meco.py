@@ -58,7 +58,10 @@ class Meco:
     def __call__(self, model: nn.Module, batch: Batch, /) -> ScoreResult:
         """Scores ``model`` on one random input of the batch's image shape."""
         x = noise_like(inputs_of(batch, self.name), self.seed, n=1)
-        with scoring_state(model, train=True), failures_as_scoring_errors(self.name):
+        with (
+            scoring_state(model, train=True, proxy=self.name),
+            failures_as_scoring_errors(self.name),
+        ):
             return finite_result(meco_score(model, x), self.name)
 
     def __repr__(self) -> str:

@@ -121,7 +121,10 @@ class Naswot:
         check_finite(inputs)
         if self.variant == "noise":
             inputs = noise_like(inputs, self.seed)
-        with scoring_state(model, train=True), failures_as_scoring_errors(self.name):
+        with (
+            scoring_state(model, train=True, proxy=self.name),
+            failures_as_scoring_errors(self.name),
+        ):
             kernel, n_units, n_calls = _kernel(model, inputs, VARIANTS[self.variant], gate=gate)
         if self.variant == "normalised":
             kernel = kernel / n_units
@@ -239,6 +242,11 @@ def score(
             f"Got {got} instead."
         )
     proxy = Naswot(variant, gate=gate)
+    if not isinstance(model, nn.Module):
+        raise InvalidParameterError(
+            "The 'model' parameter of score must be a torch nn.Module. Got "
+            f"{type(model).__name__} instead."
+        )
     param = next(model.parameters(), None)
     _check_dtype(batch.inputs, param)
     device = param.device if param is not None else batch.inputs.device

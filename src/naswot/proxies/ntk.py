@@ -16,6 +16,7 @@ from naswot.data.batch import Batch
 from naswot.exceptions import DegenerateNetworkError, ScoringError
 from naswot.proxies._base import ScoreResult, Status
 from naswot.proxies._common import (
+    check_model,
     check_variant,
     failures_as_scoring_errors,
     finite_result,
@@ -55,11 +56,15 @@ class Ntk:
 
     def __call__(self, model: nn.Module, batch: Batch, /) -> ScoreResult:
         """Scores ``model`` on ``batch``."""
+        check_model(model, self.name)
         x = inputs_of(batch, self.name, min_size=2)
         weights = [p for n, p in model.named_parameters() if n.endswith("weight")]
         if not weights:
             raise ScoringError("ntk needs parameters named 'weight'; the model has none.")
-        with scoring_state(model, train=True), failures_as_scoring_errors(self.name):
+        with (
+            scoring_state(model, train=True, proxy=self.name),
+            failures_as_scoring_errors(self.name),
+        ):
             gram = _ntk(model, x, weights)
             return finite_result(ntk_condition_number(gram), self.name)
 

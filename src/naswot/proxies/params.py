@@ -12,7 +12,7 @@ from torch import nn
 
 from naswot.data.batch import Batch
 from naswot.proxies._base import ScoreResult
-from naswot.proxies._common import check_variant, finite_result
+from naswot.proxies._common import check_model, check_variant, finite_result
 
 __all__ = ["Params"]
 
@@ -37,6 +37,7 @@ class Params:
 
     def __call__(self, model: nn.Module, batch: Batch, /) -> ScoreResult:
         """Counts the parameters of ``model``."""
+        check_model(model, self.name)
         return finite_result(sum(p.numel() for p in model.parameters()), self.name)
 
     def __repr__(self) -> str:

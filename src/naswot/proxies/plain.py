@@ -44,7 +44,10 @@ class Plain:
     def __call__(self, model: nn.Module, batch: Batch, /) -> ScoreResult:
         """Scores ``model`` on the labelled ``batch``."""
         x = inputs_of(batch, self.name)
-        with scoring_state(model, train=True), failures_as_scoring_errors(self.name):
+        with (
+            scoring_state(model, train=True, proxy=self.name),
+            failures_as_scoring_errors(self.name),
+        ):
             weights, grads = weight_gradients(model, x, batch, self.name)
             total = sum(float((g * w).sum()) for g, w in zip(grads, weights, strict=True))
             return finite_result(total, self.name)

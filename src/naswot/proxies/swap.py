@@ -68,7 +68,10 @@ class Swap:
         chunks = list(torch.split(x, self.n_samples))
         if len(chunks) > 1 and chunks[-1].shape[0] < self.n_samples:
             chunks.pop()
-        with scoring_state(model, train=True), failures_as_scoring_errors(self.name):
+        with (
+            scoring_state(model, train=True, proxy=self.name),
+            failures_as_scoring_errors(self.name),
+        ):
             counts = [swap_score(model, chunk) for chunk in chunks]
             return finite_result(sum(counts) / len(counts), self.name)
 

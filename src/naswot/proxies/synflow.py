@@ -16,6 +16,7 @@ from naswot.data.batch import Batch
 from naswot.exceptions import ScoringError
 from naswot.proxies._base import ScoreResult
 from naswot.proxies._common import (
+    check_model,
     check_variant,
     failures_as_scoring_errors,
     finite_result,
@@ -64,11 +65,15 @@ class Synflow:
 
     def __call__(self, model: nn.Module, batch: Batch, /) -> ScoreResult:
         """Scores ``model`` (data-free; only the batch's input shape is used)."""
+        check_model(model, self.name)
         x = inputs_of(batch, self.name)
         weight_ids = {id(w) for w in layer_weights(model)}
         if not weight_ids:
             raise ScoringError("synflow needs convolution or linear layers; the model has none.")
-        with scoring_state(model, train=False), failures_as_scoring_errors(self.name):
+        with (
+            scoring_state(model, train=False, proxy=self.name),
+            failures_as_scoring_errors(self.name),
+        ):
             params = {
                 n: p.detach().abs().to(self._dtype).requires_grad_(id(p) in weight_ids)
                 for n, p in model.named_parameters()

@@ -19,6 +19,7 @@ from naswot.exceptions import DegenerateNetworkError
 from naswot.proxies._base import ScoreResult, Status
 from naswot.proxies._common import (
     WEIGHTED,
+    check_model,
     check_variant,
     failures_as_scoring_errors,
     finite_result,
@@ -75,13 +76,17 @@ class Zen:
 
     def __call__(self, model: nn.Module, batch: Batch, /) -> ScoreResult:
         """Scores ``model`` (data-free; only the batch's input shape is used)."""
+        check_model(model, self.name)
         shape_of = inputs_of(batch, self.name, min_size=2)
         generator = torch.Generator().manual_seed(self.seed)
         params = {n: _gaussian(model, n, p, generator) for n, p in model.named_parameters()}
         seed_x, seed_eps = torch.randint(0, 2**62, (2,), generator=generator).tolist()
         x = noise_like(shape_of, seed_x)
         eps = noise_like(shape_of, seed_eps)
-        with scoring_state(model, train=True), failures_as_scoring_errors(self.name):
+        with (
+            scoring_state(model, train=True, proxy=self.name),
+            failures_as_scoring_errors(self.name),
+        ):
             score = zen_score(
                 lambda inp: functional_call(model, params, (inp,)), model, x, eps, self.alpha
             )

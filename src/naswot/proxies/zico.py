@@ -61,7 +61,10 @@ class Zico:
         x = inputs_of(batch, self.name, min_size=2 * self.n_splits)
         parts = torch.tensor_split(torch.arange(x.shape[0], device=x.device), self.n_splits)
         per_split: list[list[torch.Tensor]] = []
-        with scoring_state(model, train=True), failures_as_scoring_errors(self.name):
+        with (
+            scoring_state(model, train=True, proxy=self.name),
+            failures_as_scoring_errors(self.name),
+        ):
             for index in parts:
                 part = Batch(inputs=x[index], targets=_targets(batch, index))
                 per_split.append(weight_gradients(model, part.inputs, part, self.name)[1])

@@ -28,12 +28,14 @@ import importlib
 import importlib.util
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from naswot._io import quote, shorten
 from naswot.exceptions import ArchParseError, InvalidParameterError, NaswotError, UnknownNameError
 from naswot.spaces._base import EnumerableSpace, MutableSpace, SearchSpace
 
@@ -81,7 +83,7 @@ class _StringSpace:
         if not isinstance(key, str) or not key or key != key.strip():
             raise InvalidParameterError(
                 f"The {method} method of space {self.name!r} must return a non-empty str without "
-                f"surrounding spaces. Got {key!r} instead."
+                f"surrounding spaces. Got {quote(key)} instead."
             )
         return key
 
@@ -126,6 +128,24 @@ def _resample(space: SearchSpace[Any], arch: Any, rng: np.random.Generator) -> A
     )
 
 
+@contextmanager
+def _user_code(spec: str, what: str) -> Iterator[None]:
+    """Turns an exception raised by the user's code into one NaswotError naming the space."""
+    try:
+        yield
+    except NaswotError:
+        raise
+    except (Exception, SystemExit) as e:
+        hint = (
+            " (a package it imports is not installed?)"
+            if isinstance(e, ModuleNotFoundError)
+            else ""
+        )
+        raise NaswotError(
+            f"The space {quote(spec)}: {what} failed: {type(e).__name__}: {shorten(e)}{hint}."
+        ) from e
+
+
 class CustomSpace:
     """A user's space loaded from ``module:attribute``; delegates to it (see the module doc).
 
@@ -141,11 +161,13 @@ class CustomSpace:
 
     def sample(self, rng: np.random.Generator) -> Any:
         """One architecture drawn by the user's sampler."""
-        return self._space.sample(rng)
+        with _user_code(self.spec, "sample()"):
+            return self._space.sample(rng)
 
     def key(self, arch: Any) -> str:
         """The user's key of ``arch``."""
-        return self._space.key(arch)
+        with _user_code(self.spec, "key()"):
+            return self._space.key(arch)
 
     def parse(self, key: str) -> Any:
         """The architecture of ``key``; raises ArchParseError if the user's space rejects it."""
@@ -153,9 +175,10 @@ class CustomSpace:
 
     def mutate(self, arch: Any, rng: np.random.Generator) -> Any:
         """The user's mutation, or a fresh different sample when the space has none."""
-        if isinstance(self._space, MutableSpace):
-            return self._space.mutate(arch, rng)
-        return _resample(self._space, arch, rng)
+        with _user_code(self.spec, "mutate()"):
+            if isinstance(self._space, MutableSpace):
+                return self._space.mutate(arch, rng)
+            return _resample(self._space, arch, rng)
 
     def build(self, arch: Any, /, *, n_classes: int) -> nn.Module:
         """A new network for ``arch`` from the user's builder."""
@@ -172,7 +195,8 @@ class EnumerableCustomSpace(CustomSpace):
     """A :class:`CustomSpace` whose user space lists its architectures."""
 
     def __len__(self) -> int:
-        return len(self._keys())
+        with _user_code(self.spec, "keys()"):
+            return len(self._keys())
 
     def __iter__(self) -> Iterator[Any]:
         space = self._space
@@ -231,9 +255,9 @@ def _import_module(module_name: str) -> ModuleType:
     path = Path.cwd() / (module_name.replace(".", "/") + ".py")
     if not path.is_file():
         raise UnknownNameError(
-            f"Cannot import the space module {module_name!r} ({first_error}), and {path} does "
-            "not exist. Give an importable module or a file path relative to the working "
-            "directory, as in 'examples.my_space:space'."
+            f"Cannot import the space module {quote(module_name)} ({shorten(first_error)}), and "
+            f"{path} does not exist. Give an importable module or a file path relative to the "
+            "working directory, as in 'examples.my_space:space'."
         ) from None
     if module_name in sys.modules:  # loaded from this file earlier
         return sys.modules[module_name]
@@ -254,14 +278,17 @@ def _target(spec: str) -> Any:  # Any: whatever the user's module holds
     module_name, sep, attribute = spec.partition(":")
     if not sep or not module_name or not attribute:
         raise InvalidParameterError(
-            f"A custom space is named 'package.module:attribute'. Got {spec!r} instead."
+            f"A custom space is named 'package.module:attribute'. Got {quote(spec)} instead."
         )
     if module_name.endswith(".py"):
         module_name = module_name[:-3].replace("/", ".")
-    target: Any = _import_module(module_name)
+    with _user_code(spec, f"importing the module {quote(module_name)}"):
+        target: Any = _import_module(module_name)
     for part in attribute.split("."):
         if not hasattr(target, part):
-            raise UnknownNameError(f"The module {module_name!r} has no attribute {attribute!r}.")
+            raise UnknownNameError(
+                f"The module {quote(module_name)} has no attribute {quote(attribute)}."
+            )
         target = getattr(target, part)
     return target
 
@@ -304,10 +331,12 @@ def load_custom_space(spec: str) -> tuple[CustomSpace, CustomBuilder]:
     target = _target(spec)
     adapted = _adapt(spec, target)
     if adapted is None and callable(target):
-        adapted = _adapt(spec, target())
+        with _user_code(spec, f"calling {spec.partition(':')[2]}()"):
+            made = target()
+        adapted = _adapt(spec, made)
     if adapted is None:
         raise InvalidParameterError(
-            f"{spec!r} must name an object with sample(rng) and build(key, *, n_classes) "
+            f"{quote(spec)} must name an object with sample(rng) and build(key, *, n_classes) "
             "methods, a (space, builder) pair, or a function without arguments returning one. "
             f"Got {type(target).__name__} instead."
         )
