@@ -50,9 +50,7 @@ def serial(store: ResultStore | None = None):
 
 def rows(path: Path) -> list[tuple]:
     with ResultStore(path) as store:
-        return sorted(
-            (r.key.values(), r.score, r.status, r.n_units, r.engine) for r in store.rows()
-        )
+        return sorted((r.key.values(), r.score, r.status, r.n_units) for r in store.rows())
 
 
 def test_local_workers_equal_serial(tmp_path: Path, one_thread: None) -> None:

@@ -27,9 +27,9 @@ from naswot.cli._proxies import (
     resolve_proxies,
     resolve_proxy,
 )
-from naswot.cli._signals import stop_on_sigint
+from naswot.cli._signals import stop_on_signals
 from naswot.data import Batch, default_data_dir, find_dataset, load_batch
-from naswot.exceptions import InvalidParameterError, NaswotError
+from naswot.exceptions import Interrupted, InvalidParameterError, NaswotError
 from naswot.fast import FAST_SCORERS, FastScorer
 from naswot.networks import NetworkBuilder
 from naswot.parallel import ScoringJob, score_parallel
@@ -64,7 +64,7 @@ __all__ = [
     "resolve_space",
     "score_keys",
     "scoring_jobs",
-    "stop_on_sigint",
+    "stop_on_signals",
     "write_meta",
 ]
 
@@ -133,27 +133,37 @@ def score_keys(
     progress: bool,
     on_record: Any = None,
 ) -> list[ScoreRecord]:  # Any: Callable[[ScoreRecord], None]
-    """Scores ``keys`` serially or in parallel, as the options say."""
-    if args.workers > 1 or args.backend != "local":
-        records = score_parallel(
-            keys,
-            job,
-            workers=args.workers,
-            backend=args.backend,
-            store=store,
-            threads=args.threads,
-            address=args.address,
-            progress=progress,
-        )
-        if on_record is not None:
-            for r in records:
-                on_record(r)
-        return records
-    tune_malloc()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    with stop_on_sigint(quiet=args.quiet) as stop:
-        return job.run(keys, store=store, progress=progress, on_record=on_record, stop=stop)
+    """Scores ``keys`` serially or in parallel, as the options say.
+
+    SIGINT and SIGTERM stop it cleanly (:class:`~naswot.exceptions.Interrupted` carries the
+    signal).
+    """
+    with stop_on_signals(quiet=args.quiet) as stop:
+        try:
+            if args.workers > 1 or args.backend != "local":
+                records = score_parallel(
+                    keys,
+                    job,
+                    workers=args.workers,
+                    backend=args.backend,
+                    store=store,
+                    threads=args.threads,
+                    address=args.address,
+                    progress=progress,
+                    stop=stop,
+                )
+                if on_record is not None:
+                    for r in records:
+                        on_record(r)
+                return records
+            tune_malloc()
+            if args.threads:
+                torch.set_num_threads(args.threads)
+            return job.run(keys, store=store, progress=progress, on_record=on_record, stop=stop)
+        except Interrupted as e:
+            if stop.signum is None or e.signum == stop.signum:
+                raise
+            raise Interrupted(e.done, e.total, signum=stop.signum) from None
 
 
 def resolve_device(name: str) -> torch.device:
