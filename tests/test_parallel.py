@@ -1,4 +1,5 @@
 import importlib.util
+import re
 from pathlib import Path
 
 import numpy as np
@@ -87,3 +88,48 @@ def test_ray_backend_equals_serial(tmp_path: Path, one_thread: None) -> None:
         again = score_parallel(KEYS, JOB, workers=2, threads=1, backend="ray", store=store)
         assert [r.cached for r in again] == [False] + [True] * 5 + [False] * 4
     assert rows(tmp_path / "serial.sqlite") == rows(tmp_path / "ray.sqlite")
+
+
+def test_a_dying_worker_is_named_and_what_finished_is_kept(
+    tmp_path: Path, one_thread: None
+) -> None:
+    from naswot.exceptions import WorkerDied
+    from naswot.testing.faults import KillingBuilder
+
+    keys = KEYS[:4]
+    module = ScoringJob(space=SPACE, builder=build_nb201, proxy=Naswot(), batch=BATCH, seed=1)
+    dying = ScoringJob(
+        space=SPACE,
+        builder=KillingBuilder(build_nb201, SPACE, victim=keys[2]),
+        proxy=Naswot(),
+        batch=BATCH,
+        seed=1,
+    )
+    assert dying.key(keys[0]) == module.key(keys[0])  # the same computation, the same rows
+    with ResultStore(tmp_path / "s.sqlite") as store:
+        with pytest.raises(WorkerDied) as e:
+            score_parallel(keys, dying, workers=2, threads=1, store=store, chunk_size=1)
+        message = str(e.value)
+        assert "\n" not in message
+        assert re.fullmatch(
+            r"scoring worker process \d+ was killed by SIGKILL \(out of memory, or killed\); "
+            r"(\d) of 4 architectures are scored, what finished is in the store: run the same "
+            r"command again to resume\.",
+            message,
+        ), message
+        kept = len(store)
+        assert kept == int(re.findall(r"(\d) of 4", message)[0]) and kept < 4
+        again = module.run(keys, store=store)  # the rerun completes the job
+        assert sum(r.cached for r in again) == kept and len(store) == 4
+
+
+def test_stop_ends_the_workers_cleanly(tmp_path: Path, one_thread: None) -> None:
+    from naswot.exceptions import Interrupted
+
+    module = ScoringJob(space=SPACE, builder=build_nb201, proxy=Naswot(), batch=BATCH, seed=1)
+    with ResultStore(tmp_path / "s.sqlite") as store:
+        with pytest.raises(Interrupted) as e:  # as on SIGINT/SIGTERM once a row is written
+            score_parallel(
+                KEYS, module, workers=2, threads=1, store=store, stop=lambda: len(store) > 0
+            )
+        assert 0 < e.value.done == len(store) < len(KEYS) and e.value.total == len(KEYS)

@@ -146,19 +146,25 @@ def score_parallel(
                 done[r.arch] = r
             bar.update(len(records))
     except _Stopped:
-        raise Interrupted(len(done), len(unique)) from None
+        raise Interrupted(_n_scored(unique, done, job, store), len(unique)) from None
     except _WorkerLost as e:
         kept = (
             "what finished is in the store: run the same command again to resume"
             if store is not None
             else "nothing is kept without a store"
         )
-        raise WorkerDied(
-            f"{e}; {len(done)} of {len(unique)} architectures are scored, {kept}."
-        ) from None
+        n = _n_scored(unique, done, job, store)
+        raise WorkerDied(f"{e}; {n} of {len(unique)} architectures are scored, {kept}.") from None
     finally:
         bar.close()
     return [done[k] for k in canonical]
+
+
+def _n_scored(
+    keys: list[str], done: dict[str, ScoreRecord], job: ScoringJob, store: ResultStore | None
+) -> int:
+    """How many of ``keys`` are scored: returned to the driver, or written by a worker."""
+    return sum(k in done or job.cached(store, k) is not None for k in keys)
 
 
 class _Stopped(Exception):

@@ -340,13 +340,14 @@ class ScoringJob:
         batch = self.batch.to(device)
         done: dict[str, ScoreRecord] = {}
         records: list[ScoreRecord] = []
-        for arch in tqdm(
-            archs,
-            desc=f"scoring ({self.proxy.name})",
-            unit="arch",
-            disable=not progress,
-            dynamic_ncols=True,
-        ):
+        # No tqdm object at all without a bar: tqdm makes a multiprocessing lock, which a
+        # worker killed by a signal leaves behind (a "leaked semaphore" warning at exit).
+        shown = (
+            tqdm(archs, desc=f"scoring ({self.proxy.name})", unit="arch", dynamic_ncols=True)
+            if progress
+            else archs
+        )
+        for arch in shown:
             if stop is not None and stop():
                 raise Interrupted(len(records), len(archs))
             key = self.space.key(arch)
