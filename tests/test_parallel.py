@@ -133,3 +133,30 @@ def test_stop_ends_the_workers_cleanly(tmp_path: Path, one_thread: None) -> None
                 KEYS, module, workers=2, threads=1, store=store, stop=lambda: len(store) > 0
             )
         assert 0 < e.value.done == len(store) < len(KEYS) and e.value.total == len(KEYS)
+
+
+def test_score_pool_scores_every_job_and_ensemble_in_one_call(tmp_path: Path) -> None:
+    from naswot.parallel import score_pool
+    from naswot.proxies import Params
+    from naswot.proxies.ensemble import EnsembleSpec
+    from naswot.scoring import ensemble_records
+
+    keys = KEYS[:4]
+    jobs = [
+        ScoringJob(space=SPACE, builder=build_nb201, proxy=p, batch=BATCH, seed=1)
+        for p in (Naswot(), Params())
+    ]
+    spec = EnsembleSpec.parse("rank_sum:naswot+params")
+    seen: list[str] = []
+    with ResultStore(tmp_path / "s.sqlite") as store:
+        pool = score_pool(
+            keys, jobs, ensembles=[spec], store=store, on_record=lambda r: seen.append(r.proxy)
+        )
+        assert list(pool) == ["naswot", "params", spec.label]
+        alone = {
+            label: job.run(keys) for label, job in zip(["naswot", "params"], jobs, strict=True)
+        }
+        for label, records in alone.items():
+            assert [r.score for r in pool[label]] == [r.score for r in records]
+        assert pool[spec.label] == ensemble_records(spec, pool)
+        assert seen == ["naswot"] * 4 + ["params"] * 4 and len(store) == 8

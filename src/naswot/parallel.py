@@ -41,10 +41,11 @@ from naswot.exceptions import (
     NaswotError,
     WorkerDied,
 )
-from naswot.scoring import ScoreRecord, ScoringJob
+from naswot.proxies.ensemble import EnsembleSpec
+from naswot.scoring import ScoreRecord, ScoringJob, ensemble_records, proxy_label
 from naswot.store import ResultStore
 
-__all__ = ["BACKENDS", "ScoringJob", "score_chunk", "score_parallel"]
+__all__ = ["BACKENDS", "ScoringJob", "score_chunk", "score_parallel", "score_pool"]
 
 BACKENDS = ("local", "ray")
 _POLL_SECONDS = 0.2  # how often the driver looks at ``stop`` while chunks run
@@ -158,6 +159,72 @@ def score_parallel(
     finally:
         bar.close()
     return [done[k] for k in canonical]
+
+
+def score_pool(
+    keys: Sequence[str],
+    jobs: Sequence[ScoringJob],
+    *,
+    ensembles: Sequence[EnsembleSpec] = (),
+    store: ResultStore | None = None,
+    workers: int = 1,
+    backend: Literal["local", "ray"] = "local",
+    threads: int | None = None,
+    address: str | None = None,
+    progress: bool = False,
+    on_record: Callable[[ScoreRecord], None] | None = None,
+    stop: Callable[[], bool] | None = None,
+) -> dict[str, list[ScoreRecord]]:
+    """Scores one pool of architectures with several proxies (one job each) and ensembles.
+
+    Serial in this process when ``workers`` is 1 and ``backend`` is ``local``, else through
+    :func:`score_parallel`; every job goes through ``store``.
+
+    Args:
+        keys: architecture keys of the jobs' space.
+        jobs: one :class:`~naswot.scoring.ScoringJob` per proxy (same space, batch and seed).
+        ensembles: ensembles of the jobs' proxies, by :func:`~naswot.scoring.proxy_label`.
+        store: the result store (rows already there are not recomputed).
+        workers: processes (``local``) or concurrent tasks (``ray``); 1 scores serially.
+        backend: ``local`` or ``ray``.
+        threads: torch threads per worker; serially, this process's torch threads if given.
+        address: the Ray cluster address (``ray`` only).
+        progress: show a progress bar per job on stderr.
+        stop: asked between architectures (serial) or while chunks run; True stops with
+            :class:`~naswot.exceptions.Interrupted`.
+        on_record: called with each job's records (not the ensembles'), each as soon as it is
+            known when serial, per job when parallel.
+
+    Returns:
+        The records of every job (under its proxy label), then of every ensemble (under its
+        label), each in key order.
+    """
+    by_label: dict[str, list[ScoreRecord]] = {}
+    for job in jobs:
+        if workers > 1 or backend != "local":
+            records = score_parallel(
+                keys,
+                job,
+                workers=workers,
+                backend=backend,
+                store=store,
+                threads=threads,
+                address=address,
+                progress=progress,
+                stop=stop,
+            )
+            if on_record is not None:
+                for r in records:
+                    on_record(r)
+        else:
+            tune_malloc()
+            if threads:
+                torch.set_num_threads(threads)
+            records = job.run(keys, store=store, progress=progress, on_record=on_record, stop=stop)
+        by_label[proxy_label(job.proxy)] = records
+    for spec in ensembles:
+        by_label[spec.label] = ensemble_records(spec, by_label)
+    return by_label
 
 
 def _n_scored(

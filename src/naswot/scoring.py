@@ -30,7 +30,8 @@ from naswot.exceptions import (
 )
 from naswot.fast import FastScorer
 from naswot.networks import NetworkBuilder
-from naswot.proxies import Proxy, ScoreResult, Status, log_abs_det
+from naswot.proxies import PROXIES, Proxy, ScoreResult, Status, log_abs_det
+from naswot.proxies.ensemble import EnsembleSpec
 from naswot.spaces import SearchSpace
 from naswot.spaces.custom import source_fingerprint
 from naswot.store import ResultStore, ScoreKey, StoredScore
@@ -39,6 +40,8 @@ __all__ = [
     "ScoreRecord",
     "ScoringJob",
     "engine_name",
+    "ensemble_records",
+    "proxy_label",
     "proxy_revision",
     "score_architectures",
     "score_one",
@@ -431,3 +434,43 @@ def _as_cached(record: ScoreRecord) -> ScoreRecord:
         record.n_units,
         cached=True,
     )
+
+
+def proxy_label(proxy: Proxy) -> str:
+    """``name`` for a proxy's default variant, else ``name:variant`` (as ``--proxy`` takes it)."""
+    default = PROXIES.get(proxy.name).variants[0] if proxy.name in PROXIES else "default"
+    return proxy.name if proxy.variant == default else f"{proxy.name}:{proxy.variant}"
+
+
+def ensemble_records(
+    spec: EnsembleSpec, by_label: dict[str, list[ScoreRecord]]
+) -> list[ScoreRecord]:
+    """One record per architecture: the ensemble of its members' records (same order).
+
+    ``by_label`` holds each member's records under its :func:`proxy_label`. A member's failure
+    ranks below all its scores; the row's status is ``ok`` and its seconds the sum of the
+    members'. An architecture that every member failed to score gets status ``error`` and no
+    score, so a search never picks it.
+    """
+    members = [by_label[m] for m in spec.members]
+    combined = spec.combine(
+        {m: [math.nan if r.score is None else r.score for r in by_label[m]] for m in spec.members}
+    )
+    out = []
+    for i, value in enumerate(combined):
+        spent = [rs[i].seconds for rs in members]
+        none = all(rs[i].score is None for rs in members)
+        out.append(
+            ScoreRecord(
+                arch=members[0][i].arch,
+                proxy=spec.method,
+                variant="+".join(spec.members),
+                score=None if none else float(value),
+                status="error" if none else "ok",
+                error="every member of the ensemble failed" if none else None,
+                seconds=None if None in spent else sum(s for s in spent if s is not None),
+                n_units=None,
+                cached=all(rs[i].cached for rs in members),
+            )
+        )
+    return out

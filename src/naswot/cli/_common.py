@@ -7,7 +7,7 @@ import json
 import math
 import platform
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from naswot._malloc import tune_malloc
 from naswot._version import __version__
 from naswot.cli._options import add_ensemble_option, add_scoring_options, positive_int
 from naswot.cli._proxies import (
@@ -32,8 +31,10 @@ from naswot.data import Batch, default_data_dir, find_dataset, load_batch
 from naswot.exceptions import Interrupted, InvalidParameterError, NaswotError
 from naswot.fast import FAST_SCORERS, FastScorer
 from naswot.networks import NetworkBuilder
-from naswot.parallel import ScoringJob, score_parallel
+from naswot.parallel import ScoringJob
+from naswot.parallel import score_pool as parallel_score_pool
 from naswot.proxies import Naswot, Proxy
+from naswot.proxies.ensemble import EnsembleSpec
 from naswot.scoring import ScoreRecord
 from naswot.spaces import EnumerableSpace, SearchSpace
 from naswot.spaces.custom import resolve_space as custom_resolve_space
@@ -62,7 +63,7 @@ __all__ = [
     "resolve_proxies",
     "resolve_proxy",
     "resolve_space",
-    "score_keys",
+    "score_pool",
     "scoring_jobs",
     "stop_on_signals",
     "write_meta",
@@ -124,42 +125,36 @@ def scoring_jobs(
     ]
 
 
-def score_keys(
+def score_pool(
     args: argparse.Namespace,
     keys: list[str],
-    job: ScoringJob,
+    jobs: Sequence[ScoringJob],
     store: ResultStore | None,
     *,
+    ensembles: Sequence[EnsembleSpec] = (),
     progress: bool,
-    on_record: Any = None,
-) -> list[ScoreRecord]:  # Any: Callable[[ScoreRecord], None]
-    """Scores ``keys`` serially or in parallel, as the options say.
+    on_record: Callable[[ScoreRecord], None] | None = None,
+) -> dict[str, list[ScoreRecord]]:
+    """:func:`naswot.parallel.score_pool` with the options' workers, backend and threads.
 
     SIGINT and SIGTERM stop it cleanly (:class:`~naswot.exceptions.Interrupted` carries the
     signal).
     """
     with stop_on_signals(quiet=args.quiet) as stop:
         try:
-            if args.workers > 1 or args.backend != "local":
-                records = score_parallel(
-                    keys,
-                    job,
-                    workers=args.workers,
-                    backend=args.backend,
-                    store=store,
-                    threads=args.threads,
-                    address=args.address,
-                    progress=progress,
-                    stop=stop,
-                )
-                if on_record is not None:
-                    for r in records:
-                        on_record(r)
-                return records
-            tune_malloc()
-            if args.threads:
-                torch.set_num_threads(args.threads)
-            return job.run(keys, store=store, progress=progress, on_record=on_record, stop=stop)
+            return parallel_score_pool(
+                keys,
+                jobs,
+                ensembles=ensembles,
+                store=store,
+                workers=args.workers,
+                backend=args.backend,
+                threads=args.threads,
+                address=args.address,
+                progress=progress,
+                on_record=on_record,
+                stop=stop,
+            )
         except Interrupted as e:
             if stop.signum is None or e.signum == stop.signum:
                 raise
