@@ -1,4 +1,5 @@
 import importlib.util
+import re
 from pathlib import Path
 
 import numpy as np
@@ -50,9 +51,7 @@ def serial(store: ResultStore | None = None):
 
 def rows(path: Path) -> list[tuple]:
     with ResultStore(path) as store:
-        return sorted(
-            (r.key.values(), r.score, r.status, r.n_units, r.engine) for r in store.rows()
-        )
+        return sorted((r.key.values(), r.score, r.status, r.n_units) for r in store.rows())
 
 
 def test_local_workers_equal_serial(tmp_path: Path, one_thread: None) -> None:
@@ -89,3 +88,75 @@ def test_ray_backend_equals_serial(tmp_path: Path, one_thread: None) -> None:
         again = score_parallel(KEYS, JOB, workers=2, threads=1, backend="ray", store=store)
         assert [r.cached for r in again] == [False] + [True] * 5 + [False] * 4
     assert rows(tmp_path / "serial.sqlite") == rows(tmp_path / "ray.sqlite")
+
+
+def test_a_dying_worker_is_named_and_what_finished_is_kept(
+    tmp_path: Path, one_thread: None
+) -> None:
+    from naswot.exceptions import WorkerDied
+    from naswot.testing.faults import KillingBuilder
+
+    keys = KEYS[:4]
+    module = ScoringJob(space=SPACE, builder=build_nb201, proxy=Naswot(), batch=BATCH, seed=1)
+    dying = ScoringJob(
+        space=SPACE,
+        builder=KillingBuilder(build_nb201, SPACE, victim=keys[2]),
+        proxy=Naswot(),
+        batch=BATCH,
+        seed=1,
+    )
+    assert dying.key(keys[0]) == module.key(keys[0])  # the same computation, the same rows
+    with ResultStore(tmp_path / "s.sqlite") as store:
+        with pytest.raises(WorkerDied) as e:
+            score_parallel(keys, dying, workers=2, threads=1, store=store, chunk_size=1)
+        message = str(e.value)
+        assert "\n" not in message
+        assert re.fullmatch(
+            r"scoring worker process \d+ was killed by SIGKILL \(out of memory, or killed\); "
+            r"(\d) of 4 architectures are scored, what finished is in the store: run the same "
+            r"command again to resume\.",
+            message,
+        ), message
+        kept = len(store)
+        assert kept == int(re.findall(r"(\d) of 4", message)[0]) and kept < 4
+        again = module.run(keys, store=store)  # the rerun completes the job
+        assert sum(r.cached for r in again) == kept and len(store) == 4
+
+
+def test_stop_ends_the_workers_cleanly(tmp_path: Path, one_thread: None) -> None:
+    from naswot.exceptions import Interrupted
+
+    module = ScoringJob(space=SPACE, builder=build_nb201, proxy=Naswot(), batch=BATCH, seed=1)
+    with ResultStore(tmp_path / "s.sqlite") as store:
+        with pytest.raises(Interrupted) as e:  # as on SIGINT/SIGTERM once a row is written
+            score_parallel(
+                KEYS, module, workers=2, threads=1, store=store, stop=lambda: len(store) > 0
+            )
+        assert 0 < e.value.done == len(store) < len(KEYS) and e.value.total == len(KEYS)
+
+
+def test_score_pool_scores_every_job_and_ensemble_in_one_call(tmp_path: Path) -> None:
+    from naswot.parallel import score_pool
+    from naswot.proxies import Params
+    from naswot.proxies.ensemble import EnsembleSpec
+    from naswot.scoring import ensemble_records
+
+    keys = KEYS[:4]
+    jobs = [
+        ScoringJob(space=SPACE, builder=build_nb201, proxy=p, batch=BATCH, seed=1)
+        for p in (Naswot(), Params())
+    ]
+    spec = EnsembleSpec.parse("rank_sum:naswot+params")
+    seen: list[str] = []
+    with ResultStore(tmp_path / "s.sqlite") as store:
+        pool = score_pool(
+            keys, jobs, ensembles=[spec], store=store, on_record=lambda r: seen.append(r.proxy)
+        )
+        assert list(pool) == ["naswot", "params", spec.label]
+        alone = {
+            label: job.run(keys) for label, job in zip(["naswot", "params"], jobs, strict=True)
+        }
+        for label, records in alone.items():
+            assert [r.score for r in pool[label]] == [r.score for r in records]
+        assert pool[spec.label] == ensemble_records(spec, pool)
+        assert seen == ["naswot"] * 4 + ["params"] * 4 and len(store) == 8

@@ -93,3 +93,20 @@ def test_global_rng_is_left_alone() -> None:
     torch.manual_seed(123)
     run(keys(1))
     assert torch.equal(torch.rand(1), expected)
+
+
+def test_a_bumped_proxy_revision_is_never_served_old_rows(tmp_path: Path) -> None:
+    class NaswotRevised(Naswot):
+        revision = 2  # as after a change of the arithmetic
+
+    ks = keys(3)
+    with ResultStore(tmp_path / "s.sqlite") as store:
+        kwargs = {"space": SPACE, "builder": build_nb201, "batch": BATCH, "seed": 1}
+        first = score_architectures(ks, proxy=Naswot(), store=store, **kwargs)  # type: ignore[arg-type]
+        again = score_architectures(ks, proxy=Naswot(), store=store, **kwargs)  # type: ignore[arg-type]
+        revised = score_architectures(ks, proxy=NaswotRevised(), store=store, **kwargs)  # type: ignore[arg-type]
+        assert all(r.cached for r in again)
+        assert not any(r.cached for r in revised)
+        assert [r.score for r in revised] == [r.score for r in first]
+        assert len(store) == 6
+        assert {r.key.proxy_revision for r in store.rows()} == {1, 2}

@@ -16,6 +16,28 @@ KEY = ScoreKey(
     "abc",
     20,
     1,
+    1,
+    "fast",
+    "",
+)
+OLD_KEY = KEY.values()[:8]  # the key of schema 1 and 2 stores
+# The tables of schema 2 (naswot 0.1), as written then; schema 1 lacked the engine column and
+# the degenerate statuses.
+SCHEMA_2 = """
+CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE scores (
+    space TEXT NOT NULL, arch TEXT NOT NULL, proxy TEXT NOT NULL, variant TEXT NOT NULL,
+    dataset TEXT NOT NULL, batch_fingerprint TEXT NOT NULL, batch_size INTEGER NOT NULL,
+    seed INTEGER NOT NULL, score REAL,
+    status TEXT NOT NULL CHECK (status IN ('ok', 'singular', 'error', 'constant', 'no_relu',
+        'overflow')),
+    error TEXT, seconds REAL, n_units INTEGER, batch_source TEXT, device TEXT, engine TEXT,
+    naswot_version TEXT, torch_version TEXT, created_at TEXT NOT NULL,
+    PRIMARY KEY (space, arch, proxy, variant, dataset, batch_fingerprint, batch_size, seed)
+);
+"""
+SCHEMA_1 = SCHEMA_2.replace(", 'constant', 'no_relu',\n        'overflow'", "").replace(
+    " device TEXT, engine TEXT,", " device TEXT,"
 )
 
 
@@ -73,61 +95,90 @@ def test_default_path_is_in_the_cache_dir(tmp_path: Path, monkeypatch: pytest.Mo
     assert default_store_path() == tmp_path / "x.sqlite"
 
 
-def test_older_store_without_engine_column_is_upgraded(tmp_path: Path) -> None:
-    path = tmp_path / "old.sqlite"
-    with ResultStore(path):
-        pass
+def _write_old_store(path: Path, version: int) -> None:
+    """A store as naswot wrote it with schema 1 or 2: an error row (and an ok row in 2)."""
+    from naswot.store import APPLICATION_ID
+
+    assert "engine" not in SCHEMA_1 and "constant" not in SCHEMA_1
     db = sqlite3.connect(path)
-    db.execute("ALTER TABLE scores DROP COLUMN engine")
-    db.commit()
-    db.close()
-    with ResultStore(path) as store:
-        store.put(KEY, score=1.0, status="ok", engine="fast")
-        row = store.get(KEY)
-        assert row is not None and row.engine == "fast"
-
-
-def _write_schema_1_store(path: Path) -> None:
-    """A store as naswot wrote it before the degenerate statuses (schema 1, no engine)."""
-    from naswot.store import _SCHEMA, APPLICATION_ID
-
-    old = _SCHEMA.replace(
-        "'ok', 'singular', 'error', 'constant', 'no_relu', 'overflow'", "'ok', 'singular', 'error'"
-    ).replace("    engine TEXT,\n", "")
-    assert old != _SCHEMA
-    db = sqlite3.connect(path)
-    db.executescript(old)
+    db.executescript(SCHEMA_1 if version == 1 else SCHEMA_2)
     db.execute(f"PRAGMA application_id={APPLICATION_ID}")
-    db.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(version),))
+    columns = "space, arch, proxy, variant, dataset, batch_fingerprint, batch_size, seed"
     db.execute(
-        "INSERT INTO scores (space, arch, proxy, variant, dataset, batch_fingerprint, batch_size, "
-        "seed, score, status, error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (*KEY.values(), None, "error", "old failure", "2026-01-01T00:00:00+00:00"),
+        f"INSERT INTO scores ({columns}, score, status, error, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (*OLD_KEY, None, "error", "old failure", "2026-01-01T00:00:00+00:00"),
     )
+    if version == 2:
+        db.execute(
+            f"INSERT INTO scores ({columns}, score, status, engine, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (OLD_KEY[0], "other-arch", *OLD_KEY[2:], 7.5, "ok", "module", "2026-01-01"),
+        )
     db.commit()
     db.close()
 
 
-def test_schema_1_store_is_migrated_keeping_its_rows(tmp_path: Path) -> None:
-    path = tmp_path / "v1.sqlite"
-    _write_schema_1_store(path)
+def _all_rows(path: Path) -> list[tuple[object, ...]]:
     db = sqlite3.connect(path)
-    with pytest.raises(sqlite3.IntegrityError):  # the old CHECK refuses the new statuses
-        db.execute("UPDATE scores SET status = 'constant'")
-    db.close()
+    try:
+        return db.execute(
+            "SELECT arch, proxy_revision, engine, space_revision, score, status, error FROM scores"
+        ).fetchall()
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_old_stores_are_migrated_keeping_rows_that_are_never_served(
+    tmp_path: Path, version: int
+) -> None:
+    path = tmp_path / f"v{version}.sqlite"
+    _write_old_store(path, version)
+    if version == 1:
+        db = sqlite3.connect(path)
+        with pytest.raises(sqlite3.IntegrityError):  # schema 1's CHECK refuses the new statuses
+            db.execute("UPDATE scores SET status = 'constant'")
+        db.close()
     with ResultStore(path) as store:
-        row = store.get(KEY)
+        assert len(store) == version  # every old row kept ...
+        assert store.get(KEY) is None  # ... and none served: no proxy has revision 0
+        row = store.get(ScoreKey(*OLD_KEY, 0, "unknown", ""))
         assert row is not None and row.status == "error" and row.error == "old failure"
         store.put(KEY, score=None, status="constant", error="output does not depend on input")
-        row = store.get(KEY)
-        assert row is not None and row.status == "constant"
+    expected = [(KEY.arch, 0, "unknown", "", None, "error", "old failure")]
+    if version == 2:
+        expected.append(("other-arch", 0, "module", "", 7.5, "ok", None))  # engine as recorded
+    expected.append((KEY.arch, 1, "fast", "", None, "constant", "output does not depend on input"))
+    assert sorted(_all_rows(path), key=str) == sorted(expected, key=str)
     with ResultStore(path) as store:  # reopening a migrated store changes nothing
-        assert len(store) == 1
+        assert len(store) == version + 1
     db = sqlite3.connect(path)
-    version = db.execute("SELECT value FROM meta WHERE name='schema_version'").fetchone()[0]
+    version_now = db.execute("SELECT value FROM meta WHERE name='schema_version'").fetchone()[0]
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert version == "2" and tables == {"meta", "scores"}
+    assert version_now == "3" and tables == {"meta", "scores"}
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    db.close()
+
+
+def test_the_key_holds_revision_engine_and_space_revision(tmp_path: Path) -> None:
+    import dataclasses
+
+    with ResultStore(tmp_path / "s.sqlite") as store:
+        store.put(KEY, score=1.0, status="ok")
+        changes: list[dict[str, object]] = [
+            {"proxy_revision": 2},
+            {"engine": "module"},
+            {"space_revision": "src:0123456789abcdef"},
+        ]
+        for change in changes:
+            other = dataclasses.replace(KEY, **change)  # type: ignore[arg-type]
+            assert store.get(other) is None, change
+            store.put(other, score=2.0, status="ok")
+        assert len(store) == 4
+        row = store.get(KEY)
+        assert row is not None and row.score == 1.0
 
 
 def test_store_statuses_are_the_proxy_statuses() -> None:
@@ -166,7 +217,7 @@ def test_write_failures_are_store_errors(tmp_path: Path) -> None:
 
 def test_a_locked_store_is_a_clear_error_and_migrates_later(tmp_path: Path) -> None:
     path = tmp_path / "v1.sqlite"
-    _write_schema_1_store(path)
+    _write_old_store(path, 1)
     blocker = sqlite3.connect(path)
     blocker.execute("BEGIN EXCLUSIVE")
     with pytest.raises(StoreError, match=r"locked by another process|Cannot upgrade"):
@@ -174,7 +225,7 @@ def test_a_locked_store_is_a_clear_error_and_migrates_later(tmp_path: Path) -> N
     blocker.rollback()
     blocker.close()
     with ResultStore(path) as store:  # unchanged by the failed attempt, migrated now
-        row = store.get(KEY)
+        row = store.get(ScoreKey(*OLD_KEY, 0, "unknown", ""))
         assert row is not None and row.error == "old failure"
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "StoreError",
     "UnknownNameError",
     "UnsafeFileError",
+    "WorkerDied",
 ]
 
 
@@ -80,19 +81,44 @@ class BenchmarkError(NaswotError, ValueError):
 
 
 class StoreError(NaswotError):
-    """The result store cannot be opened or is not a naswot store."""
+    """The result store cannot be opened, read or written, is damaged, or is not a naswot store.
+
+    The message names the file and says what to do.
+    """
 
 
 class Interrupted(NaswotError):
-    """A job was asked to stop (Ctrl-C); what it finished is kept."""
+    """A job was asked to stop (Ctrl-C or SIGTERM); what it finished is kept.
 
-    def __init__(self, done: int, total: int) -> None:
+    Attributes:
+        done: architectures scored; ``total``: architectures asked for.
+        signum: the signal that asked (``signal.SIGINT``, 2, unless told otherwise); the CLI
+            exits with ``128 + signum`` (130 for SIGINT, 143 for SIGTERM).
+    """
+
+    def __init__(self, done: int, total: int, *, signum: int = 2) -> None:
         self.done = done
         self.total = total
+        self.signum = signum
         super().__init__(
             f"Interrupted after {done} of {total} architectures; finished results are in the "
             "store: run the same command again to resume."
         )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # keyword-only ``signum``: the default pickling would call __init__(message) alone
+        return (_interrupted, (self.done, self.total, self.signum))
+
+
+def _interrupted(done: int, total: int, signum: int) -> Interrupted:
+    return Interrupted(done, total, signum=signum)
+
+
+class WorkerDied(NaswotError):
+    """A worker process of a parallel job died (killed, out of memory); what finished is kept.
+
+    The message says which worker and how, and how to resume.
+    """
 
 
 class ScoringError(NaswotError, RuntimeError):

@@ -7,11 +7,16 @@ sign of a pre-activation within rounding of zero, see docs/performance.md).
 
 - ``local``: a pool of spawned processes, each with its share of the cores; each worker writes its
   rows into the one SQLite store (WAL, one commit per row), so a killed job loses only the rows
-  being computed.
+  being computed. A worker that dies (killed, out of memory) ends the job with
+  :class:`~naswot.exceptions.WorkerDied` naming it; what finished is in the store.
 - ``ray``: one task per chunk on a Ray cluster (``address``; a local one when None), GPUs
   requested per task when scoring on CUDA. Finished chunks stream back to the driver, which
   writes them into the store at once; keys already in the store are not sent again, so a rerun
   after a lost worker completes the job.
+
+Both backends stop cleanly when ``stop()`` turns True (the CLI's SIGINT/SIGTERM handler): no new
+chunk starts, local workers finish their current architecture, and
+:class:`~naswot.exceptions.Interrupted` is raised with what was scored.
 """
 
 from __future__ import annotations
@@ -19,79 +24,56 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
+import signal
+import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Literal
 
 import torch
 from tqdm.auto import tqdm
 
 from naswot._malloc import tune_malloc
-from naswot._version import __version__
-from naswot.data.batch import Batch
-from naswot.exceptions import InvalidParameterError, MissingDependencyError
-from naswot.fast import FastScorer
-from naswot.networks import NetworkBuilder
-from naswot.proxies import Proxy
-from naswot.scoring import ScoreRecord, engine_name, score_architectures, stored_variant
-from naswot.spaces import SearchSpace
-from naswot.store import ResultStore, ScoreKey
+from naswot.exceptions import (
+    Interrupted,
+    InvalidParameterError,
+    MissingDependencyError,
+    NaswotError,
+    WorkerDied,
+)
+from naswot.proxies.ensemble import EnsembleSpec
+from naswot.scoring import ScoreRecord, ScoringJob, ensemble_records, proxy_label
+from naswot.store import ResultStore
 
-__all__ = ["BACKENDS", "ScoringJob", "score_chunk", "score_parallel"]
+__all__ = ["BACKENDS", "ScoringJob", "score_chunk", "score_parallel", "score_pool"]
 
 BACKENDS = ("local", "ray")
+_POLL_SECONDS = 0.2  # how often the driver looks at ``stop`` while chunks run
 
-
-@dataclass(frozen=True)
-class ScoringJob:
-    """Everything a worker needs to score keys (picklable: objects, not names)."""
-
-    space: SearchSpace[Any]
-    builder: NetworkBuilder
-    proxy: Proxy
-    batch: Batch
-    seed: int
-    device: str = "cpu"
-    fast: FastScorer | None = None
-    n_classes: int = 1
-
-    def run(
-        self,
-        keys: Sequence[str],
-        *,
-        store: ResultStore | None = None,
-        progress: bool = False,
-        on_record: Callable[[ScoreRecord], None] | None = None,
-        stop: Callable[[], bool] | None = None,
-    ) -> list[ScoreRecord]:
-        """Scores ``keys`` in this process with :func:`naswot.scoring.score_architectures`."""
-        return score_architectures(
-            keys,
-            space=self.space,
-            builder=self.builder,
-            proxy=self.proxy,
-            batch=self.batch,
-            seed=self.seed,
-            store=store,
-            device=self.device,
-            progress=progress,
-            on_record=on_record,
-            stop=stop,
-            fast=self.fast,
-            n_classes=self.n_classes,
-        )
+# Set in each local worker process by _init_worker: the pool's "stop after the current
+# architecture" event (an Event reaches a spawned process only through the initializer).
+_worker_halt: Any = None  # Any: multiprocessing.synchronize.Event of the spawn context
 
 
 def score_chunk(
     job: ScoringJob, keys: Sequence[str], store_path: str | None, threads: int | None
 ) -> list[ScoreRecord]:
-    """Scores one chunk in this process (the worker side of both backends)."""
+    """Scores one chunk in this process (the worker side of both backends).
+
+    In a local worker whose pool was asked to stop, returns the records scored so far.
+    """
     if threads:  # a Ray task: its process was not made by _init_worker
         tune_malloc()
         torch.set_num_threads(threads)
+    halt = _worker_halt
+    got: list[ScoreRecord] = []
     store = ResultStore(store_path) if store_path else None
     try:
-        return job.run(keys, store=store)
+        return job.run(
+            keys, store=store, on_record=got.append, stop=None if halt is None else halt.is_set
+        )
+    except Interrupted:
+        return got
     finally:
         if store is not None:
             store.close()
@@ -108,6 +90,7 @@ def score_parallel(
     address: str | None = None,
     chunk_size: int | None = None,
     progress: bool = False,
+    stop: Callable[[], bool] | None = None,
 ) -> list[ScoreRecord]:
     """Scores ``keys`` in parallel; returns one record per key in input order.
 
@@ -121,6 +104,13 @@ def score_parallel(
         address: the Ray cluster address (``ray`` only); None starts a local instance.
         chunk_size: keys per task; default: about 4 chunks per worker, at most 64 keys.
         progress: show a progress bar on stderr.
+        stop: asked while chunks run; when it returns True, no new chunk starts, local workers
+            stop after their current architecture, and
+            :class:`~naswot.exceptions.Interrupted` is raised.
+
+    Raises:
+        WorkerDied: a worker process died (killed, out of memory); what finished is stored.
+        Interrupted: ``stop`` asked to stop.
     """
     if backend not in BACKENDS:
         raise InvalidParameterError(
@@ -133,8 +123,9 @@ def score_parallel(
             "instead."
         )
     canonical = [job.space.key(job.space.parse(k)) for k in keys]
-    done = _from_store(canonical, job, store)
-    todo = list(dict.fromkeys(k for k in canonical if k not in done))
+    unique = list(dict.fromkeys(canonical))
+    done = {k: r for k in unique if (r := job.cached(store, k)) is not None}
+    todo = [k for k in unique if k not in done]
     size = chunk_size or max(1, min(64, -(-len(todo) // (4 * workers))))
     chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
     threads = threads or max(1, (os.cpu_count() or 1) // workers)
@@ -148,75 +139,183 @@ def score_parallel(
     )
     try:
         if backend == "local":
-            results = _run_local(job, chunks, workers, threads, store)
+            results = _run_local(job, chunks, workers, threads, store, stop)
         else:
-            results = _run_ray(job, chunks, workers, threads, address, store)
+            results = _run_ray(job, chunks, workers, threads, address, store, stop)
         for records in results:
             for r in records:
                 done[r.arch] = r
             bar.update(len(records))
+    except _Stopped:
+        raise Interrupted(_n_scored(unique, done, job, store), len(unique)) from None
+    except _WorkerLost as e:
+        kept = (
+            "what finished is in the store: run the same command again to resume"
+            if store is not None
+            else "nothing is kept without a store"
+        )
+        n = _n_scored(unique, done, job, store)
+        raise WorkerDied(f"{e}; {n} of {len(unique)} architectures are scored, {kept}.") from None
     finally:
         bar.close()
     return [done[k] for k in canonical]
 
 
-def _from_store(
-    keys: list[str], job: ScoringJob, store: ResultStore | None
-) -> dict[str, ScoreRecord]:
-    if store is None:
-        return {}
-    found: dict[str, ScoreRecord] = {}
-    variant = stored_variant(job.proxy, job.fast)
-    fingerprint = job.batch.fingerprint
-    for k in dict.fromkeys(keys):
-        row = store.get(
-            ScoreKey(
-                job.space.name,
-                k,
-                job.proxy.name,
-                variant,
-                job.batch.dataset,
-                fingerprint,
-                job.batch.size,
-                job.seed,
+def score_pool(
+    keys: Sequence[str],
+    jobs: Sequence[ScoringJob],
+    *,
+    ensembles: Sequence[EnsembleSpec] = (),
+    store: ResultStore | None = None,
+    workers: int = 1,
+    backend: Literal["local", "ray"] = "local",
+    threads: int | None = None,
+    address: str | None = None,
+    progress: bool = False,
+    on_record: Callable[[ScoreRecord], None] | None = None,
+    stop: Callable[[], bool] | None = None,
+) -> dict[str, list[ScoreRecord]]:
+    """Scores one pool of architectures with several proxies (one job each) and ensembles.
+
+    Serial in this process when ``workers`` is 1 and ``backend`` is ``local``, else through
+    :func:`score_parallel`; every job goes through ``store``.
+
+    Args:
+        keys: architecture keys of the jobs' space.
+        jobs: one :class:`~naswot.scoring.ScoringJob` per proxy (same space, batch and seed).
+        ensembles: ensembles of the jobs' proxies, by :func:`~naswot.scoring.proxy_label`.
+        store: the result store (rows already there are not recomputed).
+        workers: processes (``local``) or concurrent tasks (``ray``); 1 scores serially.
+        backend: ``local`` or ``ray``.
+        threads: torch threads per worker; serially, this process's torch threads if given.
+        address: the Ray cluster address (``ray`` only).
+        progress: show a progress bar per job on stderr.
+        stop: asked between architectures (serial) or while chunks run; True stops with
+            :class:`~naswot.exceptions.Interrupted`.
+        on_record: called with each job's records (not the ensembles'), each as soon as it is
+            known when serial, per job when parallel.
+
+    Returns:
+        The records of every job (under its proxy label), then of every ensemble (under its
+        label), each in key order.
+    """
+    by_label: dict[str, list[ScoreRecord]] = {}
+    for job in jobs:
+        if workers > 1 or backend != "local":
+            records = score_parallel(
+                keys,
+                job,
+                workers=workers,
+                backend=backend,
+                store=store,
+                threads=threads,
+                address=address,
+                progress=progress,
+                stop=stop,
             )
-        )
-        if row is not None and row.status != "error":
-            found[k] = ScoreRecord(
-                k,
-                job.proxy.name,
-                variant,
-                row.score,
-                row.status,
-                row.error,
-                row.seconds,
-                row.n_units,
-                cached=True,
-            )
-    return found
+            if on_record is not None:
+                for r in records:
+                    on_record(r)
+        else:
+            tune_malloc()
+            if threads:
+                torch.set_num_threads(threads)
+            records = job.run(keys, store=store, progress=progress, on_record=on_record, stop=stop)
+        by_label[proxy_label(job.proxy)] = records
+    for spec in ensembles:
+        by_label[spec.label] = ensemble_records(spec, by_label)
+    return by_label
 
 
-def _init_worker(threads: int) -> None:
+def _n_scored(
+    keys: list[str], done: dict[str, ScoreRecord], job: ScoringJob, store: ResultStore | None
+) -> int:
+    """How many of ``keys`` are scored: returned to the driver, or written by a worker."""
+    return sum(k in done or job.cached(store, k) is not None for k in keys)
+
+
+class _Stopped(Exception):
+    """The backend stopped because ``stop()`` asked it to."""
+
+
+class _WorkerLost(Exception):
+    """A worker died; the message says which and how."""
+
+
+def _init_worker(threads: int, halt: Any) -> None:  # Any: the spawn context's Event
+    global _worker_halt
+    _worker_halt = halt
+    # Ctrl-C reaches the whole process group: the driver decides, workers finish cleanly.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     tune_malloc()
     torch.set_num_threads(threads)
 
 
 def _run_local(
-    job: ScoringJob, chunks: list[list[str]], workers: int, threads: int, store: ResultStore | None
+    job: ScoringJob,
+    chunks: list[list[str]],
+    workers: int,
+    threads: int,
+    store: ResultStore | None,
+    stop: Callable[[], bool] | None,
 ) -> Iterator[list[ScoreRecord]]:
     store_path = None if store is None else str(store.path)
     context = multiprocessing.get_context("spawn")
+    halt = context.Event()
     with cf.ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(threads,)
+        max_workers=workers,
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(threads, halt),
     ) as pool:
-        futures = [pool.submit(score_chunk, job, chunk, store_path, None) for chunk in chunks]
+        pending = {pool.submit(score_chunk, job, chunk, store_path, None) for chunk in chunks}
+        # The pool's processes (a private attribute, read only to name a dead worker).
+        seen: dict[int, Any] = {}
         try:
-            for future in cf.as_completed(futures):
-                yield future.result()
+            while pending:
+                seen.update(getattr(pool, "_processes", None) or {})
+                finished, pending = cf.wait(
+                    pending, timeout=_POLL_SECONDS, return_when=cf.FIRST_COMPLETED
+                )
+                for future in finished:
+                    if not future.cancelled():
+                        yield future.result()
+                if stop is not None and not halt.is_set() and stop():
+                    halt.set()  # running chunks return after their current architecture
+                    for future in pending:
+                        future.cancel()
+        except BrokenProcessPool:
+            raise _WorkerLost(_dead_workers(seen)) from None
         except BaseException:
-            for future in futures:
+            halt.set()
+            for future in pending:
                 future.cancel()
             raise
+    if halt.is_set():
+        raise _Stopped
+
+
+def _dead_workers(processes: dict[int, Any]) -> str:  # Any: multiprocessing Process
+    """Which worker died and how, from the exit codes of the pool's processes."""
+    codes: dict[int, int | None] = {}
+    for pid, process in processes.items():
+        process.join(timeout=5)
+        codes[pid] = process.exitcode
+    # The pool terminates (SIGTERM) the survivors once one died: the others are the culprits.
+    culprits = {p: c for p, c in codes.items() if c not in (None, 0, -signal.SIGTERM)}
+    culprits = culprits or {p: c for p, c in codes.items() if c not in (None, 0)}
+    if not culprits:
+        return "a scoring worker process died"
+    described = []
+    for pid, code in sorted(culprits.items()):
+        assert code is not None
+        if code < 0:
+            name = signal.Signals(-code).name
+            hint = " (out of memory, or killed)" if -code == signal.SIGKILL else ""
+            described.append(f"{pid} was killed by {name}{hint}")
+        else:
+            described.append(f"{pid} exited with code {code}")
+    return "scoring worker process " + ", ".join(described)
 
 
 def _run_ray(
@@ -226,13 +325,17 @@ def _run_ray(
     threads: int,
     address: str | None,
     store: ResultStore | None,
+    stop: Callable[[], bool] | None,
 ) -> Iterator[list[ScoreRecord]]:
     try:
         import ray
+        import ray.exceptions
     except ImportError:
         raise MissingDependencyError(
             "The ray backend needs Ray: pip install 'naswot[ray]'."
         ) from None
+    main_thread = threading.current_thread() is threading.main_thread()
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     started_here = not ray.is_initialized()
     if started_here:
         if address is None:
@@ -243,45 +346,47 @@ def _run_ray(
             )
         else:
             ray.init(address=address, log_to_driver=False)
+    if main_thread:
+        # ray.init replaces SIGTERM's handler (its own exits, and its core's prints a C-level
+        # stack): keep the caller's, so SIGTERM stops cleanly as SIGINT does.
+        for signum, handler in handlers.items():
+            if handler is not None:
+                signal.signal(signum, handler)
     try:
         gpus = 1 if torch.device(job.device).type == "cuda" else 0
         remote = ray.remote(num_cpus=threads, num_gpus=gpus, max_retries=2)(score_chunk)
         job_ref = ray.put(job)
         pending = [remote.remote(job_ref, chunk, None, threads) for chunk in chunks]
         while pending:
-            ready, pending = ray.wait(pending, num_returns=1)
-            records: list[ScoreRecord] = ray.get(ready[0])
-            if store is not None:
-                _write(store, job, records)
-            yield records
+            ready, pending = ray.wait(pending, num_returns=1, timeout=_POLL_SECONDS)
+            if ready:
+                try:
+                    records: list[ScoreRecord] = ray.get(ready[0])
+                except ray.exceptions.RayTaskError as e:
+                    if isinstance(e.cause, NaswotError):
+                        raise e.cause from None
+                    raise _WorkerLost(f"a Ray task failed: {_first_line(e.cause)}") from None
+                except ray.exceptions.RayError as e:
+                    raise _WorkerLost(
+                        f"a Ray worker died ({type(e).__name__}: {_first_line(e)})"
+                    ) from None
+                if store is not None:
+                    for r in records:
+                        job.write(store, r)
+                yield records
+            if stop is not None and pending and stop():
+                for ref in pending:
+                    ray.cancel(ref)
+                raise _Stopped
     finally:
         if started_here:
             ray.shutdown()
+        if main_thread:
+            for signum, handler in handlers.items():
+                if handler is not None:
+                    signal.signal(signum, handler)
 
 
-def _write(store: ResultStore, job: ScoringJob, records: list[ScoreRecord]) -> None:
-    variant = stored_variant(job.proxy, job.fast)
-    fingerprint = job.batch.fingerprint
-    for r in records:
-        store.put(
-            ScoreKey(
-                job.space.name,
-                r.arch,
-                job.proxy.name,
-                variant,
-                job.batch.dataset,
-                fingerprint,
-                job.batch.size,
-                job.seed,
-            ),
-            score=r.score,
-            status=r.status,
-            error=r.error,
-            seconds=r.seconds,
-            n_units=r.n_units,
-            batch_source=job.batch.source,
-            device=job.device,
-            engine=engine_name(job.fast),
-            naswot_version=__version__,
-            torch_version=torch.__version__,
-        )
+def _first_line(e: object) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__

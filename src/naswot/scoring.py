@@ -12,7 +12,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import torch
@@ -30,15 +30,22 @@ from naswot.exceptions import (
 )
 from naswot.fast import FastScorer
 from naswot.networks import NetworkBuilder
-from naswot.proxies import Proxy, ScoreResult, Status, log_abs_det
+from naswot.proxies import PROXIES, Proxy, ScoreResult, Status, log_abs_det
+from naswot.proxies.ensemble import EnsembleSpec
 from naswot.spaces import SearchSpace
-from naswot.store import ResultStore, ScoreKey
+from naswot.spaces.custom import source_fingerprint
+from naswot.store import ResultStore, ScoreKey, StoredScore
 
 __all__ = [
     "ScoreRecord",
+    "ScoringJob",
     "engine_name",
+    "ensemble_records",
+    "proxy_label",
+    "proxy_revision",
     "score_architectures",
     "score_one",
+    "space_revision",
     "stored_variant",
 ]
 
@@ -167,6 +174,214 @@ def engine_name(fast: FastScorer | None) -> str:
     return "fast" if fast.precision == "fp32" else f"fast-{fast.precision}"
 
 
+def proxy_revision(proxy: Proxy) -> int:
+    """The proxy's ``revision``: bumped whenever its arithmetic changes; 1 if it declares none."""
+    return int(getattr(proxy, "revision", 1))
+
+
+def space_revision(space: SearchSpace[Any], builder: NetworkBuilder) -> str:
+    """What identifies the networks a space builds, beyond its name.
+
+    A space's own ``revision`` attribute (custom spaces set it: the user's ``revision``, or a
+    fingerprint of their source); empty for naswot's builders; otherwise a fingerprint of the
+    builder's source, so that a changed builder never gets the rows of the old one.
+    """
+    declared = getattr(space, "revision", None)
+    if declared is not None:
+        return str(declared)
+    module = getattr(builder, "__module__", None) or ""
+    if module == "naswot" or module.startswith("naswot."):
+        return ""
+    return "src:" + source_fingerprint(builder)
+
+
+@dataclass(frozen=True)
+class ScoringJob:
+    """One proxy scoring architectures of one space on one batch: what makes each score.
+
+    The job knows the store key of an architecture's score (which includes the proxy's revision,
+    the engine and the space's revision, so a changed computation never gets an old row) and
+    turns stored rows and fresh results into records. It is picklable (objects, not names): the
+    parallel backends send it to their workers.
+
+    Attributes:
+        space: the search space; ``builder`` builds a fresh network for one of its architectures.
+        proxy: the proxy to score with.
+        batch: the minibatch every architecture is scored on.
+        seed: the run seed; each network is initialised from ``derive_seed(seed, space, key)``.
+        device: where networks are built and scored.
+        fast: a fast scorer for ``space`` implementing ``proxy`` (see ``naswot.fast``); its bf16
+            precision is stored as its own variant (``default+bf16``) and engine.
+        n_classes: outputs of the networks' heads (1 for NASWOT, as the paper; the dataset's
+            classes for proxies with ``needs_classes``).
+    """
+
+    space: SearchSpace[Any]
+    builder: NetworkBuilder
+    proxy: Proxy
+    batch: Batch
+    seed: int
+    device: str = "cpu"
+    fast: FastScorer | None = None
+    n_classes: int = 1
+    space_revision: str = field(init=False, repr=False)
+    batch_fingerprint: str = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Computed once, where the job is made: workers key their rows exactly as the driver.
+        object.__setattr__(self, "space_revision", space_revision(self.space, self.builder))
+        object.__setattr__(self, "batch_fingerprint", self.batch.fingerprint)
+
+    @property
+    def variant(self) -> str:
+        """The variant recorded for the scores (see :func:`stored_variant`)."""
+        return stored_variant(self.proxy, self.fast)
+
+    @property
+    def engine(self) -> str:
+        """How the scores are computed (see :func:`engine_name`)."""
+        return engine_name(self.fast)
+
+    def key(self, arch: str) -> ScoreKey:
+        """The store key of the score of the architecture with key ``arch``."""
+        return ScoreKey(
+            self.space.name,
+            arch,
+            self.proxy.name,
+            self.variant,
+            self.batch.dataset,
+            self.batch_fingerprint,
+            self.batch.size,
+            self.seed,
+            proxy_revision(self.proxy),
+            self.engine,
+            self.space_revision,
+        )
+
+    def cached(self, store: ResultStore | None, arch: str) -> ScoreRecord | None:
+        """The final stored record of ``arch`` (not ``error``: those are re-scored), or None."""
+        if store is None:
+            return None
+        row = store.get(self.key(arch))
+        if row is None or row.status == Status.ERROR.value:
+            return None
+        return self.stored_record(row)
+
+    def stored_record(self, row: StoredScore) -> ScoreRecord:
+        """The record of a stored row (``cached``)."""
+        return ScoreRecord(
+            row.key.arch,
+            self.proxy.name,
+            self.variant,
+            row.score,
+            row.status,
+            row.error,
+            row.seconds,
+            row.n_units,
+            cached=True,
+        )
+
+    def record(self, arch: str, result: ScoreResult, seconds: float) -> ScoreRecord:
+        """The record of a fresh result."""
+        return ScoreRecord(
+            arch,
+            self.proxy.name,
+            self.variant,
+            result.score,
+            result.status.value,
+            result.error,
+            seconds,
+            result.n_units,
+        )
+
+    def write(self, store: ResultStore, record: ScoreRecord) -> None:
+        """Writes ``record`` (computed by this job) into ``store``, with its provenance."""
+        store.put(
+            self.key(record.arch),
+            score=record.score,
+            status=record.status,
+            error=record.error,
+            seconds=record.seconds,
+            n_units=record.n_units,
+            batch_source=self.batch.source,
+            device=self.device,
+            naswot_version=__version__,
+            torch_version=torch.__version__,
+        )
+
+    def run(
+        self,
+        keys: Sequence[str],
+        *,
+        store: ResultStore | None = None,
+        progress: bool = False,
+        on_record: Callable[[ScoreRecord], None] | None = None,
+        stop: Callable[[], bool] | None = None,
+        on_error: Literal["raise", "record"] = "record",
+    ) -> list[ScoreRecord]:
+        """Scores ``keys`` one by one in this process, each result written through ``store``.
+
+        Args:
+            keys: architecture keys of the space; parsed (and canonicalised) before any scoring.
+            store: where results are looked up and written; None keeps them in memory only.
+            progress: show a progress bar on stderr.
+            on_record: called with each record as soon as it is known.
+            stop: asked before each architecture; when it returns True, scoring stops with
+                :class:`~naswot.exceptions.Interrupted` (everything scored so far is stored).
+            on_error: ``record`` failures as rows with status ``error``, or ``raise`` them.
+
+        Returns:
+            One record per key, in input order (duplicates included).
+        """
+        if on_error not in ("raise", "record"):
+            raise InvalidParameterError(
+                "The 'on_error' parameter of score_architectures must be 'raise' or 'record'. "
+                f"Got {on_error!r} instead."
+            )
+        archs = [self.space.parse(k) for k in keys]
+        device = torch.device(self.device)
+        batch = self.batch.to(device)
+        done: dict[str, ScoreRecord] = {}
+        records: list[ScoreRecord] = []
+        # No tqdm object at all without a bar: tqdm makes a multiprocessing lock, which a
+        # worker killed by a signal leaves behind (a "leaked semaphore" warning at exit).
+        shown = (
+            tqdm(archs, desc=f"scoring ({self.proxy.name})", unit="arch", dynamic_ncols=True)
+            if progress
+            else archs
+        )
+        for arch in shown:
+            if stop is not None and stop():
+                raise Interrupted(len(records), len(archs))
+            key = self.space.key(arch)
+            record = done.get(key)
+            if record is not None:
+                record = _as_cached(record)
+            else:
+                record = self.cached(store, key)
+                if record is None:
+                    result, seconds = score_one(
+                        arch,
+                        space=self.space,
+                        builder=self.builder,
+                        proxy=self.proxy,
+                        batch=batch,
+                        seed=self.seed,
+                        device=device,
+                        on_error=on_error,
+                        fast=self.fast,
+                        n_classes=self.n_classes,
+                    )
+                    record = self.record(key, result, seconds)
+                    if store is not None:
+                        self.write(store, record)
+                done[key] = record
+            records.append(record)
+            if on_record is not None:
+                on_record(record)
+        return records
+
+
 def score_architectures(
     keys: Sequence[str],
     *,
@@ -186,70 +401,25 @@ def score_architectures(
 ) -> list[ScoreRecord]:
     """Scores architectures (given by key) one by one, writing each result through the store.
 
-    Args:
-        keys: architecture keys of ``space``; parsed (and canonicalised) before any scoring.
-        space: the search space.
-        builder: builds a fresh network for an architecture of ``space``.
-        proxy: the proxy to score with.
-        batch: the minibatch every architecture is scored on.
-        seed: the run seed; each network is initialised from ``derive_seed(seed, space, key)``.
-        store: where results are looked up and written; None keeps them in memory only.
-        device: where networks are built and scored.
-        on_error: ``record`` failures as rows with status ``error``, or ``raise`` them.
-        progress: show a progress bar on stderr.
-        on_record: called with each record as soon as it is known.
-        fast: a fast scorer for ``space`` implementing ``proxy`` (see ``naswot.fast``); its
-            bf16 precision is stored as its own variant (``default+bf16``), never mixed with
-            exact scores.
-        n_classes: outputs of the networks' heads (1 for NASWOT, as the paper; the dataset's
-            classes for proxies with ``needs_classes``).
-        stop: asked before each architecture; when it returns True, scoring stops with
-            :class:`~naswot.exceptions.Interrupted` (everything scored so far is in the store).
+    The same as ``ScoringJob(space, builder, proxy, batch, seed, device, fast,
+    n_classes).run(keys, ...)``: see :class:`ScoringJob` for the parameters.
 
     Returns:
         One record per key, in input order (duplicates included).
     """
-    if on_error not in ("raise", "record"):
-        raise InvalidParameterError(
-            "The 'on_error' parameter of score_architectures must be 'raise' or 'record'. "
-            f"Got {on_error!r} instead."
-        )
-    archs = [space.parse(k) for k in keys]
-    device = torch.device(device)
-    batch = batch.to(device)
-    fingerprint = batch.fingerprint
-    done: dict[str, ScoreRecord] = {}
-    records: list[ScoreRecord] = []
-    for arch in tqdm(
-        archs, desc=f"scoring ({proxy.name})", unit="arch", disable=not progress, dynamic_ncols=True
-    ):
-        if stop is not None and stop():
-            raise Interrupted(len(records), len(archs))
-        key = space.key(arch)
-        record = done.get(key)
-        if record is None:
-            record = _score_through_store(
-                arch,
-                key,
-                space=space,
-                builder=builder,
-                proxy=proxy,
-                batch=batch,
-                seed=seed,
-                store=store,
-                device=device,
-                on_error=on_error,
-                fingerprint=fingerprint,
-                fast=fast,
-                n_classes=n_classes,
-            )
-            done[key] = record
-        else:
-            record = _as_cached(record)
-        records.append(record)
-        if on_record is not None:
-            on_record(record)
-    return records
+    job = ScoringJob(
+        space=space,
+        builder=builder,
+        proxy=proxy,
+        batch=batch,
+        seed=seed,
+        device=str(torch.device(device)),
+        fast=fast,
+        n_classes=n_classes,
+    )
+    return job.run(
+        keys, store=store, progress=progress, on_record=on_record, stop=stop, on_error=on_error
+    )
 
 
 def _as_cached(record: ScoreRecord) -> ScoreRecord:
@@ -266,73 +436,41 @@ def _as_cached(record: ScoreRecord) -> ScoreRecord:
     )
 
 
-def _score_through_store(
-    arch: Any,  # Any: the architecture type of ``space``
-    key: str,
-    *,
-    space: SearchSpace[Any],
-    builder: NetworkBuilder,
-    proxy: Proxy,
-    batch: Batch,
-    seed: int,
-    store: ResultStore | None,
-    device: torch.device,
-    on_error: Literal["raise", "record"],
-    fingerprint: str,
-    fast: FastScorer | None,
-    n_classes: int,
-) -> ScoreRecord:
-    variant = stored_variant(proxy, fast)
-    store_key = ScoreKey(
-        space.name, key, proxy.name, variant, batch.dataset, fingerprint, batch.size, seed
+def proxy_label(proxy: Proxy) -> str:
+    """``name`` for a proxy's default variant, else ``name:variant`` (as ``--proxy`` takes it)."""
+    default = PROXIES.get(proxy.name).variants[0] if proxy.name in PROXIES else "default"
+    return proxy.name if proxy.variant == default else f"{proxy.name}:{proxy.variant}"
+
+
+def ensemble_records(
+    spec: EnsembleSpec, by_label: dict[str, list[ScoreRecord]]
+) -> list[ScoreRecord]:
+    """One record per architecture: the ensemble of its members' records (same order).
+
+    ``by_label`` holds each member's records under its :func:`proxy_label`. A member's failure
+    ranks below all its scores; the row's status is ``ok`` and its seconds the sum of the
+    members'. An architecture that every member failed to score gets status ``error`` and no
+    score, so a search never picks it.
+    """
+    members = [by_label[m] for m in spec.members]
+    combined = spec.combine(
+        {m: [math.nan if r.score is None else r.score for r in by_label[m]] for m in spec.members}
     )
-    if store is not None:
-        row = store.get(store_key)
-        if row is not None and row.status != Status.ERROR.value:
-            return ScoreRecord(
-                key,
-                proxy.name,
-                variant,
-                row.score,
-                row.status,
-                row.error,
-                row.seconds,
-                row.n_units,
-                cached=True,
+    out = []
+    for i, value in enumerate(combined):
+        spent = [rs[i].seconds for rs in members]
+        none = all(rs[i].score is None for rs in members)
+        out.append(
+            ScoreRecord(
+                arch=members[0][i].arch,
+                proxy=spec.method,
+                variant="+".join(spec.members),
+                score=None if none else float(value),
+                status="error" if none else "ok",
+                error="every member of the ensemble failed" if none else None,
+                seconds=None if None in spent else sum(s for s in spent if s is not None),
+                n_units=None,
+                cached=all(rs[i].cached for rs in members),
             )
-    result, seconds = score_one(
-        arch,
-        space=space,
-        builder=builder,
-        proxy=proxy,
-        batch=batch,
-        seed=seed,
-        device=device,
-        on_error=on_error,
-        fast=fast,
-        n_classes=n_classes,
-    )
-    if store is not None:
-        store.put(
-            store_key,
-            score=result.score,
-            status=result.status.value,
-            error=result.error,
-            seconds=seconds,
-            n_units=result.n_units,
-            batch_source=batch.source,
-            device=str(device),
-            engine=engine_name(fast),
-            naswot_version=__version__,
-            torch_version=torch.__version__,
         )
-    return ScoreRecord(
-        key,
-        proxy.name,
-        variant,
-        result.score,
-        result.status.value,
-        result.error,
-        seconds,
-        result.n_units,
-    )
+    return out

@@ -1,5 +1,6 @@
 """Killed, interrupted and concurrent scoring jobs lose nothing and duplicate nothing."""
 
+import importlib.util
 import os
 import random
 import signal
@@ -81,28 +82,60 @@ def test_sigkill_at_random_moments_then_resume(
     assert rows(store) == reference  # every cell exactly once, identical scores
 
 
-def test_sigint_stops_after_the_current_architecture(tmp_path: Path) -> None:
-    store = tmp_path / "s.sqlite"
+def _signal_once_scoring(
+    store: Path, signum: int, *extra: str, wait: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Runs ``naswot score``, sends ``signum`` once rows are written, returns how it ended."""
     argv = [a for a in ARGS if a != "--quiet"]
     proc = subprocess.Popen(
-        naswot(*argv, "--store", str(store)),
+        naswot(*argv, *extra, "--store", str(store)),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + wait
     while time.monotonic() < deadline and proc.poll() is None:  # wait until scoring has begun
         if store.exists() and _count(store) >= 1:
             break
         time.sleep(0.2)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=wait)
     if proc.returncode == 0:
         pytest.skip("the job finished before the signal arrived")
-    assert proc.returncode == 130
-    assert "run the same command again to resume" in err
-    assert "Traceback" not in err
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def _assert_clean_stop(done: subprocess.CompletedProcess[str], signum: int, store: Path) -> None:
+    assert done.returncode == 128 + signum, done.stderr  # 130 for SIGINT, 143 for SIGTERM
+    assert "stopping after the current architecture" in done.stderr
+    assert "run the same command again to resume" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "***" not in done.stderr  # no C-level stack dump (Ray's signal handler)
+    assert "leaked" not in done.stderr
     assert len(rows(store)) < N
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_stops_after_the_current_architecture(tmp_path: Path, signum: int) -> None:
+    store = tmp_path / "s.sqlite"
+    _assert_clean_stop(_signal_once_scoring(store, signum), signum, store)
+
+
+@pytest.mark.slow  # ~25 s on 2 busy cores; tests/test_parallel.py stops the pool in-process
+def test_sigterm_stops_local_workers_cleanly(tmp_path: Path) -> None:
+    store = tmp_path / "s.sqlite"
+    done = _signal_once_scoring(store, signal.SIGTERM, "--workers", "2")
+    _assert_clean_stop(done, signal.SIGTERM, store)  # rows(store) checks integrity_check
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="ray is not installed")
+def test_sigterm_under_ray_stops_cleanly(tmp_path: Path) -> None:
+    store = tmp_path / "s.sqlite"
+    done = _signal_once_scoring(
+        store, signal.SIGTERM, "--workers", "2", "--backend", "ray", wait=240
+    )
+    _assert_clean_stop(done, signal.SIGTERM, store)
 
 
 def test_concurrent_writers_share_one_store(

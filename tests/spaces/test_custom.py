@@ -181,3 +181,52 @@ def test_resolve_space_takes_registry_names_and_module_strings(in_repo: None) ->
     assert resolve_space(EXAMPLE)[0].name == "my-widths"
     with pytest.raises(UnknownNameError, match="Did you mean 'nb201'"):
         resolve_space("nb210")
+
+
+CHANGING_BODY = """
+    from torch import nn
+
+    class Tiny:
+        name = "tiny-widths"
+        {revision}
+
+        def sample(self, rng):
+            return str(int(rng.integers(1, 4)))
+
+        def build(self, key, *, n_classes):
+            return nn.Sequential(nn.Flatten(), nn.Linear(12, {width} * int(key)), nn.ReLU(),
+                                 nn.Linear({width} * int(key), n_classes))
+
+    tiny = Tiny()
+"""
+
+
+@pytest.mark.parametrize("declared", [False, True])
+def test_an_edited_builder_is_not_served_the_old_rows(
+    user_module: str, tmp_path: Path, declared: bool
+) -> None:
+    from naswot.data import Batch
+    from naswot.store import ResultStore
+
+    batch = Batch(torch.randn(6, 3, 2, 2, generator=torch.Generator().manual_seed(0)))
+    keys = ["1", "2", "3"]
+    results = []
+    for width in (4, 5):  # the same space name, a different builder
+        revision = "revision = 7" if declared else ""
+        write_module(user_module, CHANGING_BODY.format(width=width, revision=revision))
+        sys.modules.pop(user_module, None)
+        space, builder = load_custom_space(f"{user_module}:tiny")
+        assert space.name == "tiny-widths"
+        assert space.revision.startswith("rev:7" if declared else "src:")
+        with ResultStore(tmp_path / "s.sqlite") as store:
+            results.append(
+                score_architectures(
+                    keys, space=space, builder=builder, proxy=Naswot(), batch=batch, seed=1,
+                    store=store,
+                )
+            )  # fmt: skip
+    if declared:  # the user says the networks are the same: the rows are served
+        assert all(r.cached for r in results[1])
+    else:
+        assert not any(r.cached for r in results[1])
+        assert [r.score for r in results[1]] != [r.score for r in results[0]]

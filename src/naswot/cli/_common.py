@@ -7,7 +7,7 @@ import json
 import math
 import platform
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,6 @@ import numpy as np
 import torch
 
 from naswot._io import atomic_write, check_output, decode_text, quote
-from naswot._malloc import tune_malloc
 from naswot._version import __version__
 from naswot.cli._options import (
     MAX_COUNT,
@@ -36,13 +35,15 @@ from naswot.cli._proxies import (
     resolve_proxies,
     resolve_proxy,
 )
-from naswot.cli._signals import stop_on_sigint
+from naswot.cli._signals import stop_on_signals
 from naswot.data import Batch, default_data_dir, find_dataset, load_batch
-from naswot.exceptions import InvalidParameterError, NaswotError
+from naswot.exceptions import Interrupted, InvalidParameterError, NaswotError
 from naswot.fast import FAST_SCORERS, FastScorer
 from naswot.networks import NetworkBuilder
-from naswot.parallel import ScoringJob, score_parallel
+from naswot.parallel import ScoringJob
+from naswot.parallel import score_pool as parallel_score_pool
 from naswot.proxies import Naswot, Proxy
+from naswot.proxies.ensemble import EnsembleSpec
 from naswot.scoring import ScoreRecord
 from naswot.spaces import EnumerableSpace, SearchSpace
 from naswot.spaces.custom import resolve_space as custom_resolve_space
@@ -75,10 +76,10 @@ __all__ = [
     "resolve_proxies",
     "resolve_proxy",
     "resolve_space",
-    "score_keys",
+    "score_pool",
     "scoring_jobs",
     "seed_int",
-    "stop_on_sigint",
+    "stop_on_signals",
     "store_path",
     "write_meta",
 ]
@@ -139,36 +140,40 @@ def scoring_jobs(
     ]
 
 
-def score_keys(
+def score_pool(
     args: argparse.Namespace,
     keys: list[str],
-    job: ScoringJob,
+    jobs: Sequence[ScoringJob],
     store: ResultStore | None,
     *,
+    ensembles: Sequence[EnsembleSpec] = (),
     progress: bool,
-    on_record: Any = None,
-) -> list[ScoreRecord]:  # Any: Callable[[ScoreRecord], None]
-    """Scores ``keys`` serially or in parallel, as the options say."""
-    if args.workers > 1 or args.backend != "local":
-        records = score_parallel(
-            keys,
-            job,
-            workers=args.workers,
-            backend=args.backend,
-            store=store,
-            threads=args.threads,
-            address=args.address,
-            progress=progress,
-        )
-        if on_record is not None:
-            for r in records:
-                on_record(r)
-        return records
-    tune_malloc()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    with stop_on_sigint(quiet=args.quiet) as stop:
-        return job.run(keys, store=store, progress=progress, on_record=on_record, stop=stop)
+    on_record: Callable[[ScoreRecord], None] | None = None,
+) -> dict[str, list[ScoreRecord]]:
+    """:func:`naswot.parallel.score_pool` with the options' workers, backend and threads.
+
+    SIGINT and SIGTERM stop it cleanly (:class:`~naswot.exceptions.Interrupted` carries the
+    signal).
+    """
+    with stop_on_signals(quiet=args.quiet) as stop:
+        try:
+            return parallel_score_pool(
+                keys,
+                jobs,
+                ensembles=ensembles,
+                store=store,
+                workers=args.workers,
+                backend=args.backend,
+                threads=args.threads,
+                address=args.address,
+                progress=progress,
+                on_record=on_record,
+                stop=stop,
+            )
+        except Interrupted as e:
+            if stop.signum is None or e.signum == stop.signum:
+                raise
+            raise Interrupted(e.done, e.total, signum=stop.signum) from None
 
 
 def resolve_device(name: str) -> torch.device:

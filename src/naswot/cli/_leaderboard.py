@@ -127,14 +127,15 @@ def run(args: argparse.Namespace) -> int:
     scores: dict[str, list[float]] = {}
     seconds: dict[str, float] = {}
     try:
-        for label, job in zip(labels, jobs, strict=True):
-            records = _common.score_keys(args, keys, job, store, progress=not args.quiet)
-            scores[label] = [math.nan if r.score is None else r.score for r in records]
-            spent = [r.seconds for r in records if r.seconds is not None]
-            seconds[label] = float(np.mean(spent)) if spent else math.nan
+        pool = _common.score_pool(args, keys, jobs, store, progress=not args.quiet)
     finally:
         if store is not None:
             store.close()
+    for label in labels:
+        records = pool[label]
+        scores[label] = [math.nan if r.score is None else r.score for r in records]
+        spent = [r.seconds for r in records if r.seconds is not None]
+        seconds[label] = float(np.mean(spent)) if spent else math.nan
     rows = leaderboard(
         scores,
         {label: p.higher_is_better for label, p in zip(labels, proxies, strict=True)},

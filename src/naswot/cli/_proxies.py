@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import difflib
-import math
 from collections.abc import Sequence
 
 from naswot._io import quote
 from naswot.exceptions import InvalidParameterError
 from naswot.proxies import PROXIES, Naswot, Proxy
 from naswot.proxies.ensemble import EnsembleSpec
-from naswot.scoring import ScoreRecord
+from naswot.scoring import ensemble_records, proxy_label
+
+# proxy_label and ensemble_records live in the library (naswot.scoring); the commands look them
+# up here, through _common.
+__all__ = [
+    "DATASET_CLASSES",
+    "ensemble_records",
+    "n_classes_for",
+    "proxy_label",
+    "resolve_ensembles",
+    "resolve_proxies",
+    "resolve_proxy",
+]
 
 DATASET_CLASSES = {
     "cifar10": 10,
@@ -63,12 +74,6 @@ def resolve_proxies(names: str, variant: str) -> list[Proxy]:
     return out
 
 
-def proxy_label(proxy: Proxy) -> str:
-    """``name`` for a proxy's default variant, else ``name:variant`` (as ``--proxy`` takes it)."""
-    default = PROXIES.get(proxy.name).variants[0] if proxy.name in PROXIES else "default"
-    return proxy.name if proxy.variant == default else f"{proxy.name}:{proxy.variant}"
-
-
 def resolve_ensembles(specs: Sequence[str] | None, proxies: Sequence[Proxy]) -> list[EnsembleSpec]:
     """The ``--ensemble`` specs, each checked against the ``--proxy`` labels."""
     labels = [proxy_label(p) for p in proxies]
@@ -80,39 +85,6 @@ def resolve_ensembles(specs: Sequence[str] | None, proxies: Sequence[Proxy]) -> 
                 f"Ensemble {spec.label!r} needs {', '.join(absent)} in --proxy "
                 f"(given: {', '.join(labels)})."
             )
-    return out
-
-
-def ensemble_records(
-    spec: EnsembleSpec, by_label: dict[str, list[ScoreRecord]]
-) -> list[ScoreRecord]:
-    """One record per architecture: the ensemble of its members' records (same order).
-
-    A member's failure ranks below all its scores; the row's status is ``ok`` and its seconds
-    the sum of the members'. An architecture that every member failed to score gets status
-    ``error`` and no score, so a search never picks it.
-    """
-    members = [by_label[m] for m in spec.members]
-    combined = spec.combine(
-        {m: [math.nan if r.score is None else r.score for r in by_label[m]] for m in spec.members}
-    )
-    out = []
-    for i, value in enumerate(combined):
-        spent = [rs[i].seconds for rs in members]
-        none = all(rs[i].score is None for rs in members)
-        out.append(
-            ScoreRecord(
-                arch=members[0][i].arch,
-                proxy=spec.method,
-                variant="+".join(spec.members),
-                score=None if none else float(value),
-                status="error" if none else "ok",
-                error="every member of the ensemble failed" if none else None,
-                seconds=None if None in spent else sum(s for s in spent if s is not None),
-                n_units=None,
-                cached=all(rs[i].cached for rs in members),
-            )
-        )
     return out
 
 

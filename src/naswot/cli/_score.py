@@ -82,18 +82,12 @@ def run(args: argparse.Namespace) -> int:
     jobs = _common.scoring_jobs(args, space, builder, proxies, batch, seed=args.seed, device=device)
     specs = _common.resolve_ensembles(args.ensemble, proxies)
     store = _common.open_store(args)
-    records: list[ScoreRecord] = []
-    by_label: dict[str, list[ScoreRecord]] = {}
     try:
-        for job in jobs:
-            done = _common.score_keys(args, keys, job, store, progress=not args.quiet)
-            by_label[_common.proxy_label(job.proxy)] = done
-            records += done
+        pool = _common.score_pool(args, keys, jobs, store, ensembles=specs, progress=not args.quiet)
     finally:
         if store is not None:
             store.close()
-    for spec in specs:
-        records += _common.ensemble_records(spec, by_label)
+    records = [r for done in pool.values() for r in done]
     counts = Counter(r.status for r in records)
     cached = sum(r.cached for r in records)
     others = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()) if s not in _MAIN_STATUSES)

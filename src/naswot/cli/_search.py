@@ -16,6 +16,7 @@ from naswot.benchmarks import BenchmarkTable, load_table
 from naswot.cli import _common
 from naswot.exceptions import InvalidParameterError, NaswotError
 from naswot.parallel import ScoringJob
+from naswot.scoring import ScoreRecord
 from naswot.search import RandomSampling, SearchResult, run_search
 
 
@@ -101,20 +102,23 @@ def run(args: argparse.Namespace) -> int:
             )
 
             def score_fn(archs: Sequence[Any], jobs: list[ScoringJob] = jobs) -> list[float | None]:
-                keys = [space.key(a) for a in archs]
-                by_label = {}
-                for i, job in enumerate(jobs):
-                    by_label[_common.proxy_label(job.proxy)] = _common.score_keys(
-                        args,
-                        keys,
-                        job,
-                        store,
-                        progress=False,
-                        on_record=(lambda _: bar.update()) if i == len(jobs) - 1 else None,
-                    )
-                if specs:  # ranks within this run's sample
-                    return [r.score for r in _common.ensemble_records(specs[0], by_label)]
-                return [rec.score for rec in by_label[_common.proxy_label(jobs[0].proxy)]]
+                last = jobs[-1].proxy
+
+                def count(record: ScoreRecord) -> None:  # one step per architecture
+                    if (record.proxy, record.variant) == (last.name, jobs[-1].variant):
+                        bar.update()
+
+                pool = _common.score_pool(
+                    args,
+                    [space.key(a) for a in archs],
+                    jobs,
+                    store,
+                    ensembles=specs,  # ranks within this run's sample
+                    progress=False,
+                    on_record=count,
+                )
+                label = specs[0].label if specs else _common.proxy_label(jobs[0].proxy)
+                return [rec.score for rec in pool[label]]
 
             result = run_search(RandomSampling(space, seed=seed), score_fn, budget=args.n_samples)
             if args.n_runs > 1:  # stream the runs; a single result is printed after the bar

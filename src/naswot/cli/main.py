@@ -24,6 +24,7 @@ from naswot.cli import (
     _score,
     _search,
 )
+from naswot.cli._signals import sigterm_as_interrupt
 from naswot.exceptions import Interrupted, NaswotError
 
 __all__ = ["build_parser", "main"]
@@ -63,27 +64,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Runs ``naswot``; returns the exit code (0 ok, 1 error, 2 usage, 130 interrupted)."""
+    """Runs ``naswot``; returns the exit code (0 ok, 1 error, 2 usage, 130/143 SIGINT/SIGTERM)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="naswot: %(levelname)s: %(message)s")
     try:
-        code: int = args.run(args)
+        with sigterm_as_interrupt():
+            code: int = args.run(args)
         return code
     except Interrupted as e:
         print(f"naswot: {e}", file=sys.stderr)
-        return 130
+        return 128 + e.signum
     except NaswotError as e:
         if args.debug:
             traceback.print_exc()
         print(f"naswot: error: {e}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         print(
             "naswot: interrupted; finished results are in the store, rerun to resume.",
             file=sys.stderr,
         )
-        return 130
+        return 128 + int(getattr(e, "signum", 2))
 
 
 if __name__ == "__main__":

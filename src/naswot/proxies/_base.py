@@ -78,11 +78,21 @@ class Proxy(Protocol):
 
     Implementations raise :class:`naswot.exceptions.ScoringError` when a network cannot be scored;
     callers decide whether to raise or record it.
+
+    ``revision`` (a class attribute, ``revision: ClassVar[int] = 1``) identifies the arithmetic:
+    bump it whenever a change alters any score, so that the store never serves a score of the
+    old code (``tests/proxies/test_revisions.py`` keeps a golden score per revision). A proxy
+    without the attribute counts as revision 1.
     """
 
     name: str
     variant: str
     higher_is_better: bool
+
+    @property
+    def revision(self) -> int:
+        """The revision of the proxy's arithmetic (part of every stored score's key)."""
+        ...
 
     def __call__(self, model: nn.Module, batch: Batch, /) -> ScoreResult:
         """Scores ``model`` on ``batch`` (the batch is already on the model's device)."""

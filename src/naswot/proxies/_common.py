@@ -59,12 +59,15 @@ class ProxyClass(ProxyFactory, Protocol):
         higher_is_better: the orientation of the score.
         needs_labels: the batch must carry targets (cross-entropy or per-class proxies).
         needs_classes: build the network with the dataset's number of classes (not 1 output).
+        revision: the revision of the arithmetic, bumped whenever a change alters any score (the
+            store keys scores by it; ``tests/proxies/test_revisions.py`` checks golden values).
     """
 
     name: str
     higher_is_better: bool
     needs_labels: bool
     needs_classes: bool
+    revision: int
 
 
 def check_variant(owner: str, variant: str, variants: Sequence[str]) -> str:

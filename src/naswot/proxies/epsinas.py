@@ -58,6 +58,7 @@ class Epsinas:
     needs_labels = False
     needs_classes = False
     variants: ClassVar[tuple[str, ...]] = ("default", "float64")
+    revision: ClassVar[int] = 1
 
     def __init__(
         self, variant: str = "default", *, weights: tuple[float, float] = (1e-7, 1.0)

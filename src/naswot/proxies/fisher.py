@@ -46,6 +46,7 @@ class Fisher:
     needs_labels = True
     needs_classes = True
     variants: ClassVar[tuple[str, ...]] = ("default",)
+    revision: ClassVar[int] = 1
 
     def __init__(self, variant: str = "default") -> None:
         self.variant = check_variant("Fisher", variant, self.variants)

@@ -46,6 +46,7 @@ class Flops:
     needs_labels = False
     needs_classes = True
     variants: ClassVar[tuple[str, ...]] = ("default",)
+    revision: ClassVar[int] = 1
 
     def __init__(self, variant: str = "default") -> None:
         self.variant = check_variant("Flops", variant, self.variants)

@@ -39,6 +39,7 @@ class GradNorm:
     needs_labels = True
     needs_classes = True
     variants: ClassVar[tuple[str, ...]] = ("default",)
+    revision: ClassVar[int] = 1
 
     def __init__(self, variant: str = "default") -> None:
         self.variant = check_variant("GradNorm", variant, self.variants)

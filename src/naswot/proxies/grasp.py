@@ -44,6 +44,7 @@ class Grasp:
     needs_labels = True
     needs_classes = True
     variants: ClassVar[tuple[str, ...]] = ("default",)
+    revision: ClassVar[int] = 1
 
     def __init__(self, variant: str = "default") -> None:
         self.variant = check_variant("Grasp", variant, self.variants)

@@ -52,6 +52,7 @@ class JacobCov:
     needs_labels = False
     needs_classes = False
     variants: ClassVar[tuple[str, ...]] = ("default",)
+    revision: ClassVar[int] = 1
 
     def __init__(self, variant: str = "default") -> None:
         self.variant = check_variant("JacobCov", variant, self.variants)

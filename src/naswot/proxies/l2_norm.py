@@ -32,6 +32,7 @@ class L2Norm:
     needs_labels = False
     needs_classes = True
     variants: ClassVar[tuple[str, ...]] = ("default",)
+    revision: ClassVar[int] = 1
 
     def __init__(self, variant: str = "default") -> None:
         self.variant = check_variant("L2Norm", variant, self.variants)

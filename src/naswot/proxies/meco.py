@@ -50,6 +50,7 @@ class Meco:
     needs_labels = False
     needs_classes = False
     variants: ClassVar[tuple[str, ...]] = ("default",)
+    revision: ClassVar[int] = 1
 
     def __init__(self, variant: str = "default", *, seed: int = 0) -> None:
         self.variant = check_variant("Meco", variant, self.variants)

@@ -18,7 +18,7 @@ declare every rectifier on the output path (NAS-Bench-201) use a single forward 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
 from torch import nn
@@ -88,6 +88,7 @@ class Naswot:
     needs_labels = False
     needs_classes = False
     variants = tuple(VARIANTS)
+    revision: ClassVar[int] = 1
 
     def __init__(
         self, variant: str = "default", *, gate: bool | None = None, seed: int = 0

@@ -50,6 +50,7 @@ class Ntk:
     needs_labels = False
     needs_classes = True
     variants: ClassVar[tuple[str, ...]] = ("default",)
+    revision: ClassVar[int] = 1
 
     def __init__(self, variant: str = "default") -> None:
         self.variant = check_variant("Ntk", variant, self.variants)

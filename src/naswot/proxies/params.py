@@ -31,6 +31,7 @@ class Params:
     needs_labels = False
     needs_classes = True
     variants: ClassVar[tuple[str, ...]] = ("default",)
+    revision: ClassVar[int] = 1
 
     def __init__(self, variant: str = "default") -> None:
         self.variant = check_variant("Params", variant, self.variants)

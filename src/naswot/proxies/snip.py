@@ -37,6 +37,7 @@ class Snip:
     needs_labels = True
     needs_classes = True
     variants: ClassVar[tuple[str, ...]] = ("default",)
+    revision: ClassVar[int] = 1
 
     def __init__(self, variant: str = "default") -> None:
         self.variant = check_variant("Snip", variant, self.variants)

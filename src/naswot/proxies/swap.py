@@ -52,6 +52,7 @@ class Swap:
     needs_labels = False
     needs_classes = False
     variants: ClassVar[tuple[str, ...]] = ("default",)
+    revision: ClassVar[int] = 1
 
     def __init__(self, variant: str = "default", *, n_samples: int = 16) -> None:
         self.variant = check_variant("Swap", variant, self.variants)

@@ -58,6 +58,7 @@ class Synflow:
     needs_labels = False
     needs_classes = True
     variants: ClassVar[tuple[str, ...]] = ("default", "float32")
+    revision: ClassVar[int] = 1
 
     def __init__(self, variant: str = "default") -> None:
         self.variant = check_variant("Synflow", variant, self.variants)

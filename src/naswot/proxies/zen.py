@@ -68,6 +68,7 @@ class Zen:
     needs_labels = False
     needs_classes = False
     variants: ClassVar[tuple[str, ...]] = ("default",)
+    revision: ClassVar[int] = 1
 
     def __init__(self, variant: str = "default", *, seed: int = 0, alpha: float = 0.01) -> None:
         self.variant = check_variant("Zen", variant, self.variants)

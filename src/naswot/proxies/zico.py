@@ -47,6 +47,7 @@ class Zico:
     needs_labels = True
     needs_classes = True
     variants: ClassVar[tuple[str, ...]] = ("default",)
+    revision: ClassVar[int] = 1
 
     def __init__(self, variant: str = "default", *, n_splits: int = 2) -> None:
         self.variant = check_variant("Zico", variant, self.variants)

@@ -11,6 +11,11 @@ The attribute is one of:
   :class:`~naswot.networks.NetworkBuilder`;
 * a function (or class) without arguments that returns either of the above.
 
+Stored scores are keyed by the space's ``revision``: the ``revision`` attribute of the user's
+object when it has one (bump it whenever the networks change), else a fingerprint of the source
+files of the modules that define the space and its builder, so that scores of an edited builder
+are computed again rather than served from the store.
+
 ``build`` runs under a seeded torch RNG (one seed per architecture), so it must not reseed torch.
 A module that is not importable is also looked up as a file relative to the working directory
 (``examples.my_space`` -> ``./examples/my_space.py``). Spaces pickle by their ``module:attribute``
@@ -24,8 +29,11 @@ Example:
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import importlib
 import importlib.util
+import inspect
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -51,6 +59,7 @@ __all__ = [
     "UserSpace",
     "load_custom_space",
     "resolve_space",
+    "source_fingerprint",
 ]
 
 _MUTATE_ATTEMPTS = 1000
@@ -146,11 +155,46 @@ def _user_code(spec: str, what: str) -> Iterator[None]:
         ) from e
 
 
+def source_fingerprint(*objects: object) -> str:
+    """A SHA-256 prefix of the source files of the modules that define ``objects``.
+
+    Functions, classes, methods, ``functools.partial`` objects and instances count by their
+    module's file (helpers in the same file are covered too); an object without a source file
+    (defined interactively) counts by its source text if Python has it, else by its name.
+    """
+    parts: dict[str, bytes] = {}
+    for obj in objects:
+        while isinstance(obj, functools.partial):
+            obj = obj.func
+        target: Any = getattr(obj, "__func__", obj)  # a bound method: its function
+        module = inspect.getmodule(target if callable(target) else type(target))
+        path = getattr(module, "__file__", None) if module is not None else None
+        if path is not None and module is not None:
+            try:
+                parts[module.__name__] = Path(path).read_bytes()
+                continue
+            except OSError:
+                pass
+        name = getattr(target, "__qualname__", type(target).__qualname__)
+        try:
+            parts[name] = inspect.getsource(target if callable(target) else type(target)).encode()
+        except (OSError, TypeError):
+            parts[name] = name.encode()
+    h = hashlib.sha256()
+    for name in sorted(parts):
+        h.update(name.encode() + b"\0" + parts[name] + b"\0")
+    return h.hexdigest()[:16]
+
+
 class CustomSpace:
     """A user's space loaded from ``module:attribute``; delegates to it (see the module doc).
 
     Always mutable: without a user ``mutate``, a mutation is a fresh sample that differs.
     Pickles as its ``spec`` string, so worker processes import the module again.
+
+    Attributes:
+        revision: ``rev:R`` for a user's ``revision = R`` attribute, else ``src:`` and the
+            :func:`source_fingerprint` of the user's space and builder (part of the store key).
     """
 
     def __init__(self, spec: str, space: SearchSpace[Any], builder: NetworkBuilder) -> None:
@@ -158,6 +202,13 @@ class CustomSpace:
         self.name = _store_name(spec, space.name)
         self._space = space
         self._builder = builder
+        user: object = space.user if isinstance(space, _StringSpace) else space
+        declared = getattr(user, "revision", None)
+        if declared is not None:
+            self.revision = f"rev:{declared}"
+        else:
+            sources = (user,) if isinstance(space, _StringSpace) else (user, builder)
+            self.revision = "src:" + source_fingerprint(*sources)
 
     def sample(self, rng: np.random.Generator) -> Any:
         """One architecture drawn by the user's sampler."""
