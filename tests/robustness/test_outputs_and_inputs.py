@@ -165,7 +165,7 @@ def test_bad_out_is_refused_before_scoring(
     def no_scoring(*args: object, **kwargs: object) -> None:
         raise AssertionError("scored before checking --out")
 
-    monkeypatch.setattr("naswot.cli._common.score_keys", no_scoring)
+    monkeypatch.setattr("naswot.cli._common.score_pool", no_scoring)
     monkeypatch.setattr("naswot.cli._plot.load_scores", no_scoring)
     argv = {
         "score": ["score", "--arch", A, "--no-store", *QUICK],
