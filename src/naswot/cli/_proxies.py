@@ -6,18 +6,11 @@ import difflib
 import math
 from collections.abc import Sequence
 
+from naswot.data.shapes import DATASET_CLASSES
 from naswot.exceptions import InvalidParameterError
 from naswot.proxies import PROXIES, Naswot, Proxy
 from naswot.proxies.ensemble import EnsembleSpec
 from naswot.scoring import ScoreRecord
-
-DATASET_CLASSES = {
-    "cifar10": 10,
-    "cifar100": 100,
-    "imagenet16-120": 120,
-    "imagenette": 10,
-    "noise": 10,
-}
 
 
 def resolve_proxies(names: str, variant: str) -> list[Proxy]:
