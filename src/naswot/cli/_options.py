@@ -21,8 +21,10 @@ def positive_int(text: str) -> int:
     return value
 
 
-def add_scoring_options(p: argparse.ArgumentParser) -> None:
-    """Options every scoring command takes."""
+def add_scoring_options(
+    p: argparse.ArgumentParser, *, proxy: str = "naswot", batch_size: int | None = None
+) -> None:
+    """Options every scoring command takes; ``proxy`` and ``batch_size`` are the defaults."""
     p.add_argument(
         "--space",
         default="nb201",
@@ -31,8 +33,8 @@ def add_scoring_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--proxy",
-        default="naswot",
-        help="proxy, or a comma-separated list for `score` (default: naswot; see "
+        default=proxy,
+        help=f"proxy, or a comma-separated list for `score` (default: {proxy}; see "
         "`naswot list proxies`)",
     )
     p.add_argument(
@@ -56,11 +58,17 @@ def add_scoring_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--batch-size",
         type=int,
-        default=None,
-        help="minibatch size (default: 128, or 256 for jacob_cov alone as in the v1 paper; "
-        "20 with the bundled images)",
+        default=batch_size,
+        help=(
+            "minibatch size (default: 128, or 256 for jacob_cov alone as in the v1 paper; "
+            "20 with the bundled images)"
+            if batch_size is None
+            else f"minibatch size (default: {batch_size}; at most 20 with the bundled images)"
+        ),
     )
-    p.add_argument("--seed", type=int, default=1, help="seed of the batch, samples and inits")
+    p.add_argument(
+        "--seed", type=int, default=1, help="seed of the batch, samples and inits (default: 1)"
+    )
     p.add_argument(
         "--store",
         type=Path,

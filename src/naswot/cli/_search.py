@@ -379,7 +379,10 @@ def _finish(
         if kind == "latency":  # params and flops are in every row already
             for c, v in zip(usable, cost_values, strict=True):
                 c[column] = v
-        front = [usable[i] for i in pareto_front([c["score"] for c in usable], cost_values)]
+        front = [
+            {**usable[i], "pareto_cost": column}
+            for i in pareto_front([c["score"] for c in usable], cost_values)
+        ]
         say(f"pareto front (score vs {kind}): {len(front)} of {len(usable)} scored cells")
         for c in front:
             say(
