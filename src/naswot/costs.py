@@ -34,7 +34,9 @@ __all__ = [
     "COST_KINDS",
     "Cost",
     "LatencyCache",
+    "build_for_cost",
     "count_cost",
+    "count_params",
     "measure_latency",
     "network_cost",
 ]
@@ -72,7 +74,7 @@ def count_cost(model: nn.Module, shape: tuple[int, ...]) -> Cost:
     Raises:
         ScoringError: if the model has no convolution or linear layer that runs.
     """
-    params = sum(p.numel() for p in model.parameters())
+    params = count_params(model)
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
     batch = Batch(inputs=torch.zeros((1, *shape), device=device), source="cost count")
     flops = Flops()(model, batch).score
@@ -80,16 +82,28 @@ def count_cost(model: nn.Module, shape: tuple[int, ...]) -> Cost:
     return Cost(params=params, flops=int(flops))
 
 
+def count_params(model: nn.Module) -> int:
+    """The number of parameter elements of ``model`` (shared parameters once)."""
+    return sum(p.numel() for p in model.parameters())
+
+
+def build_for_cost(
+    space: SearchSpace[Any], builder: NetworkBuilder, arch: Any, *, dataset: str
+) -> nn.Module:
+    """``arch``'s network with ``dataset``'s classes, built to be measured, not trained.
+
+    Built under a fixed seed in a forked RNG (costs do not depend on weights), so counting never
+    disturbs the caller's random state.
+    """
+    with torch_seeded(0):
+        return builder(arch, n_classes=n_classes_of(dataset))
+
+
 def network_cost(
     space: SearchSpace[Any], builder: NetworkBuilder, arch: Any, *, dataset: str
 ) -> Cost:
-    """The cost of ``arch``'s network with ``dataset``'s classes at ``dataset``'s input shape.
-
-    The network is built under a fixed seed in a forked RNG (costs do not depend on weights), so
-    counting never disturbs the caller's random state.
-    """
-    with torch_seeded(0):
-        model = builder(arch, n_classes=n_classes_of(dataset))
+    """The cost of ``arch``'s network with ``dataset``'s classes at ``dataset``'s input shape."""
+    model = build_for_cost(space, builder, arch, dataset=dataset)
     return count_cost(model, input_shape(dataset))
 
 

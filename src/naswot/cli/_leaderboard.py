@@ -65,8 +65,8 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
         "--failed",
         choices=["worst", "omit"],
         default="worst",
-        help="cells a proxy cannot score: rank them lowest in its correlations (worst, "
-        "default: as a search treats them) or leave them out (omit: as most published figures)",
+        help="cells a proxy cannot score: worst (default): rank them lowest in its "
+        "correlations, as a search treats them; omit: leave them out, as most published figures",
     )
     p.add_argument(
         "--baseline",

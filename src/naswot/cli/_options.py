@@ -42,7 +42,7 @@ def add_scoring_options(
         default="default",
         help="variant of every --proxy that has it (naswot: default = Eq. 1, each ReLU once; "
         "official = the official code's double counting; see `naswot list variants`); "
-        "or write --proxy name:variant",
+        "or write --proxy name:variant (default: default)",
     )
     p.add_argument(
         "--dataset", default="cifar10", help=f"one of {', '.join(DATASETS)} (default: cifar10)"
@@ -107,7 +107,7 @@ def add_scoring_options(
         "--backend",
         choices=list(BACKENDS),
         default="local",
-        help="local processes (default) or a Ray cluster",
+        help="local (default): processes on this machine; ray: a Ray cluster",
     )
     p.add_argument(
         "--address",

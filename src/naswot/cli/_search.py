@@ -24,7 +24,15 @@ from tqdm.auto import tqdm
 from naswot._atomic import atomic_open, check_output_dir, check_output_file
 from naswot.benchmarks import BenchmarkTable, load_table
 from naswot.cli import _common, _export
-from naswot.costs import COST_KINDS, Cost, LatencyCache, measure_latency, network_cost
+from naswot.costs import (
+    COST_KINDS,
+    Cost,
+    LatencyCache,
+    build_for_cost,
+    count_params,
+    measure_latency,
+    network_cost,
+)
 from naswot.data.shapes import input_shape, n_classes_of
 from naswot.evaluation.targets import EVAL_DATASETS, accuracy_column
 from naswot.exceptions import InvalidParameterError, NaswotError
@@ -145,6 +153,7 @@ class _Costs:
         self.builder = builder
         self.dataset = args.dataset
         self.static: dict[str, Cost] = {}
+        self.params: dict[str, int] = {}
         self.latency: dict[str, float] = {}
         self._cache: LatencyCache | None = None
 
@@ -175,8 +184,15 @@ class _Costs:
     def of(self, kind: str, key: str) -> float:
         if kind == "latency":
             return self.latency_ms(key)
-        c = self.cost(key)
-        return float(c.params if kind == "params" else c.flops)
+        if kind == "params":  # no forward needed: cheap enough to test every draw
+            if key in self.static:
+                return float(self.static[key].params)
+            if key not in self.params:
+                arch = self.space.parse(key)
+                model = build_for_cost(self.space, self.builder, arch, dataset=self.dataset)
+                self.params[key] = count_params(model)
+            return float(self.params[key])
+        return float(self.cost(key).flops)
 
     def close(self) -> None:
         if self._cache is not None:
