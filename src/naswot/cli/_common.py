@@ -19,7 +19,6 @@ from naswot._malloc import tune_malloc
 from naswot._version import __version__
 from naswot.cli._options import add_ensemble_option, add_scoring_options, positive_int
 from naswot.cli._proxies import (
-    DATASET_CLASSES,
     ensemble_records,
     n_classes_for,
     proxy_label,
@@ -29,6 +28,7 @@ from naswot.cli._proxies import (
 )
 from naswot.cli._signals import stop_on_sigint
 from naswot.data import Batch, default_data_dir, find_dataset, load_batch
+from naswot.data.shapes import DATASET_CLASSES
 from naswot.exceptions import InvalidParameterError, NaswotError
 from naswot.fast import FAST_SCORERS, FastScorer
 from naswot.networks import NetworkBuilder

@@ -95,11 +95,11 @@ class Augment:
     def __call__(self, images: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
         """Augmented copies of a batch of uint8 ``(B, H, W, 3)`` images."""
         p = self.padding
-        b, h, w, _ = images.shape
+        b, h, w = int(images.shape[0]), int(images.shape[1]), int(images.shape[2])
         padded = np.pad(images, ((0, 0), (p, p), (p, p), (0, 0))) if p else images
-        dy = self.rng.integers(0, 2 * p + 1, size=b)
-        dx = self.rng.integers(0, 2 * p + 1, size=b)
-        flips = self.rng.random(b) < 0.5 if self.flip else np.zeros(b, dtype=bool)
+        dy: list[int] = self.rng.integers(0, 2 * p + 1, size=(b,)).tolist()
+        dx: list[int] = self.rng.integers(0, 2 * p + 1, size=(b,)).tolist()
+        flips: list[bool] = (self.rng.random((b,)) < 0.5).tolist() if self.flip else [False] * b
         out = np.empty_like(images)
         for i in range(b):
             crop = padded[i, dy[i] : dy[i] + h, dx[i] : dx[i] + w]
