@@ -18,7 +18,8 @@ import torch
 from naswot.export import build
 
 DEFAULT = (
-    "|nor_conv_1x1~0|+|nor_conv_1x1~0|nor_conv_3x3~1|+|nor_conv_1x1~0|avg_pool_3x3~1|nor_conv_3x3~2|"
+    "|nor_conv_1x1~0|+|nor_conv_1x1~0|nor_conv_3x3~1|"
+    "+|nor_conv_1x1~0|avg_pool_3x3~1|nor_conv_3x3~2|"
 )
 
 

@@ -211,3 +211,24 @@ def test_a_closed_pipe_exits_quietly() -> None:
     child.wait(timeout=120)
     assert "Traceback" not in err and "Broken pipe" not in err
     assert child.returncode in (0, 141)
+
+
+def test_latency_budget_is_measured_once_and_cached_in_the_store(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import sqlite3
+
+    store = tmp_path / "s.sqlite"
+    argv = [
+        "search", "--n-samples", "2", "--max-latency-ms", "10000", "--pareto", "latency",
+        "--store", str(store), "--quiet",
+    ]  # fmt: skip
+    code, out, _ = run(capsys, *argv)
+    assert code == 0 and "latency <= 10000 ms" in out and "latency_ms" in out
+    with sqlite3.connect(store) as db:
+        (n,) = db.execute("SELECT COUNT(*) FROM latency_ms").fetchone()
+    assert n >= 1
+    code, out, _ = run(capsys, *argv)
+    assert code == 0 and "2 of 2 scores from it" in out
+    with sqlite3.connect(store) as db:
+        assert db.execute("SELECT COUNT(*) FROM latency_ms").fetchone() == (n,)

@@ -52,16 +52,17 @@ def score_info(record: ScoreRecord, job: ScoringJob, batch: Batch, seed: int) ->
 def export_to(
     args: argparse.Namespace, space: Any, key: str, out: Path, *, seed: int, score: dict[str, Any]
 ) -> dict[str, Any]:
-    """Exports ``key`` into ``out`` with the options' dataset; prints where it went."""
+    """Exports ``key`` into ``out`` with the options' dataset (``noise``: CIFAR-10's shape)."""
     dataset = args.dataset if args.dataset != "noise" else "cifar10"
-    card = E.export(space, key, out, dataset=dataset, seed=seed, score=score)
-    _common.note(
-        args,
-        f"exported {key} to {out}/ ({E.MODEL}, {E.STATE_DICT}, {E.CARD}): "
+    return E.export(space, key, out, dataset=dataset, seed=seed, score=score)
+
+
+def describe(card: dict[str, Any]) -> str:
+    """The network of a card in a few words: classes, parameters, FLOPs."""
+    return (
         f"{card['n_classes']} classes, {card['params'] / 1e6:.3f} M params, "
-        f"{card['flops'] / 1e6:.1f} M FLOPs (multiply-adds)",
+        f"{card['flops'] / 1e6:.1f} M FLOPs (multiply-adds)"
     )
-    return card
 
 
 def run(args: argparse.Namespace) -> int:
@@ -86,8 +87,8 @@ def run(args: argparse.Namespace) -> int:
         if store is not None:
             store.close()
     print(f"{key}  score {_common.format_score(record.score)}  ({record.status})")
-    export_to(
+    card = export_to(
         args, space, key, out, seed=args.seed, score=score_info(record, job, batch, args.seed)
     )
-    print(f"wrote {out / E.MODEL}, {out / E.STATE_DICT}, {out / E.CARD}")
+    print(f"wrote {out / E.MODEL}, {out / E.STATE_DICT}, {out / E.CARD}: {describe(card)}")
     return 0

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from naswot import export as E
 from naswot._atomic import atomic_open, check_output_dir, check_output_file
 from naswot.benchmarks import BenchmarkTable, load_table
 from naswot.cli import _common, _export
@@ -421,9 +422,10 @@ def _finish(
             "params": card["params"],
             "flops": card["flops"],
         }
+        runs = f"{args.n_runs} runs" if args.n_runs > 1 else "the run"
         say(
-            f"exported the best cell over {args.n_runs} run(s) to {args.export}/ "
-            f"(score {_common.format_score(best[0])})"
+            f"exported the best cell of {runs} (score {_common.format_score(best[0])}) to "
+            f"{args.export}/ ({E.MODEL}, {E.STATE_DICT}, {E.CARD}): {_export.describe(card)}"
         )
     wall = time.perf_counter() - started
     from_store = sum(1 for rec in records if rec.cached)
@@ -446,16 +448,21 @@ def _finish(
             "n_scores": len(records),
             "n_from_store": from_store,
         }
-        print(json.dumps(out, indent=2, default=_json_default))
+        print(json.dumps(_finite_or_null(out), indent=2, default=str))
     if any(row["arch"] is None for row in rows):
         raise NaswotError("Some runs found no architecture with a finite score (see above).")
     return 0
 
 
-def _json_default(value: Any) -> Any:
+def _finite_or_null(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by None (JSON has no inf or NaN)."""
+    if isinstance(value, dict):
+        return {k: _finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite_or_null(v) for v in value]
     if isinstance(value, float | np.floating):
-        return None if not math.isfinite(float(value)) else float(value)
-    return str(value)
+        return float(value) if math.isfinite(float(value)) else None
+    return value
 
 
 def is_accuracy(metric: str) -> bool:
