@@ -83,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="naswot: %(levelname)s: %(message)s")
     try:
         code: int = args.run(args)
+        sys.stdout.flush()  # a closed pipe fails here, inside the handler, not at exit
         return code
     except Interrupted as e:
         print(f"naswot: {e}", file=sys.stderr)
