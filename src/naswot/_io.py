@@ -27,7 +27,9 @@ __all__ = [
     "QUOTE_LIMIT",
     "atomic_path",
     "atomic_write",
+    "atomic_write_text",
     "check_output",
+    "check_output_dir",
     "decode_text",
     "quote",
     "read_csv",
@@ -224,3 +226,29 @@ def atomic_write(dst: Path) -> Iterator[TextIO]:
                 os.fsync(f.fileno())
         except OSError as e:
             raise NaswotError(f"Cannot write {dst}: {e.strerror or e}.") from None
+
+
+def atomic_write_text(dst: Path, text: str) -> None:
+    """Writes ``text`` (UTF-8) to ``dst`` atomically (see :func:`atomic_write`)."""
+    with atomic_write(dst) as f:
+        f.write(text)
+
+
+def check_output_dir(path: Path, option: str) -> Path:
+    """Creates the output folder ``path`` if needed and checks that files can be made in it.
+
+    Raises:
+        InvalidParameterError: if ``path`` is a file, or the folder cannot be made or written.
+    """
+    path = Path(path).expanduser()
+    if path.exists() and not path.is_dir():
+        raise InvalidParameterError(f"{option} {path} is a file; give a folder.")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".naswot-check-"):
+            pass
+    except OSError as e:
+        raise InvalidParameterError(
+            f"{option} {path}: cannot write in this folder ({e.strerror or e})."
+        ) from None
+    return path

@@ -27,7 +27,6 @@ from naswot.cli._options import (
     seed_int,
 )
 from naswot.cli._proxies import (
-    DATASET_CLASSES,
     ensemble_records,
     n_classes_for,
     proxy_label,
@@ -37,6 +36,7 @@ from naswot.cli._proxies import (
 )
 from naswot.cli._signals import stop_on_signals
 from naswot.data import Batch, default_data_dir, find_dataset, load_batch
+from naswot.data.shapes import DATASET_CLASSES
 from naswot.exceptions import Interrupted, InvalidParameterError, NaswotError
 from naswot.fast import FAST_SCORERS, FastScorer
 from naswot.networks import NetworkBuilder

@@ -22,7 +22,7 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
         help="download and verify a dataset archive",
         description="Download the official archive, check its MD5 checksum and unpack it.",
     )
-    d.add_argument("dataset", choices=["cifar10", "cifar100"])
+    d.add_argument("dataset", choices=["cifar10", "cifar100"], help="the dataset to download")
     d.add_argument(
         "--data-dir",
         type=Path,

@@ -27,7 +27,8 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
     p = commands.add_parser(
         "evaluate",
         help="rank correlation of scores with benchmark accuracy",
-        description="Kendall tau and Spearman rho (with bootstrap 95%% intervals) and top-k "
+        description="Kendall tau and Spearman rho (with 95 % bootstrap intervals, 1,000 "
+        "resamples by default) and top-k "
         "precision of a score table against a benchmark. -inf scores rank lowest; "
         "failed cells and cells the benchmark lacks are counted, not used.",
     )
@@ -57,9 +58,13 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
         help="combine proxies of the score file (methods rank_sum, vote, log_rank), e.g. "
         "log_rank:naswot+zico+flops",
     )
-    p.add_argument("--space", default="nb201")
-    p.add_argument("--dataset", default="cifar10", help="cifar10, cifar100 or imagenet16-120")
-    p.add_argument("--split", choices=["test", "val"], default="test")
+    p.add_argument("--space", default="nb201", help="search space (default: nb201)")
+    p.add_argument(
+        "--dataset", default="cifar10", help="cifar10 (default), cifar100 or imagenet16-120"
+    )
+    p.add_argument(
+        "--split", choices=["test", "val"], default="test", help="accuracy split (default: test)"
+    )
     p.add_argument(
         "--column",
         default=None,
@@ -73,9 +78,19 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
         metavar="K",
         help="use K cells drawn with --seed instead of all",
     )
-    p.add_argument("--seed", type=_common.seed_int, default=1)
-    p.add_argument("--n-bootstrap", type=_common.count_int, default=1000)
-    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument(
+        "--seed",
+        type=_common.seed_int,
+        default=1,
+        help="seed of --sample and the bootstrap (default: 1)",
+    )
+    p.add_argument(
+        "--n-bootstrap",
+        type=_common.count_int,
+        default=1000,
+        help="bootstrap resamples of the intervals (default: 1000; 0: no intervals)",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON (default: text)")
     p.set_defaults(run=run)
 
 

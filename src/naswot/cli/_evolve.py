@@ -31,35 +31,68 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
         "is a number of trained cells, or seconds with --budget-seconds and a "
         "training-time column.",
     )
-    p.add_argument("--strategy", choices=["rea", "area"], default="area")
-    p.add_argument("--benchmark", type=Path, required=True)
+    p.add_argument(
+        "--strategy",
+        choices=["rea", "area"],
+        default="area",
+        help="rea: regularized evolution; area: seeded with the best scored cells (default: area)",
+    )
+    p.add_argument(
+        "--benchmark", type=Path, required=True, help="benchmark CSV (accuracy is the fitness)"
+    )
     p.add_argument(
         "--scores",
         type=Path,
         default=None,
         help="score CSV for AREA (default: the shipped NB201 table)",
     )
-    p.add_argument("--space", default="nb201")
-    p.add_argument("--n-runs", type=_common.positive_int, default=50)
+    p.add_argument("--space", default="nb201", help="search space (default: nb201)")
+    p.add_argument("--n-runs", type=_common.positive_int, default=50, help="runs (default: 50)")
     p.add_argument(
         "--budget",
         type=_common.positive_int,
         default=150,
         help="trained cells per run (default: 150)",
     )
-    p.add_argument("--budget-seconds", type=_common.positive_seconds, default=None)
-    p.add_argument("--time-column", default="train_time_12ep_cifar10_valid")
+    p.add_argument(
+        "--budget-seconds",
+        type=_common.positive_seconds,
+        default=None,
+        help="budget in simulated training seconds of --time-column instead of cells "
+        "(default: none, count cells)",
+    )
+    p.add_argument(
+        "--time-column",
+        default="train_time_12ep_cifar10_valid",
+        help="benchmark column of training seconds for --budget-seconds "
+        "(default: train_time_12ep_cifar10_valid)",
+    )
     p.add_argument(
         "--fitness",
         default=None,
         help="fitness column (default: val_acc_12ep_cifar10_valid if the table has "
         "it, else val_acc_cifar10_valid)",
     )
-    p.add_argument("--population", type=_common.positive_int, default=10)
-    p.add_argument("--tournament", type=_common.positive_int, default=3)
-    p.add_argument("--n-scored", type=_common.positive_int, default=20, help="AREA's M")
-    p.add_argument("--seed", type=_common.seed_int, default=1)
-    p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--population",
+        type=_common.positive_int,
+        default=10,
+        help="population size (default: 10)",
+    )
+    p.add_argument(
+        "--tournament",
+        type=_common.positive_int,
+        default=3,
+        help="tournament size (default: 3)",
+    )
+    p.add_argument(
+        "--n-scored",
+        type=_common.positive_int,
+        default=20,
+        help="AREA's M: random cells scored to seed the population (default: 20)",
+    )
+    p.add_argument("--seed", type=_common.seed_int, default=1, help="seed of the runs (default: 1)")
+    p.add_argument("--json", action="store_true", help="print JSON (default: text)")
     p.set_defaults(run=run)
 
 

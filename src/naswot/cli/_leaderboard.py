@@ -35,7 +35,7 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
         help="score a seeded pool of cells with every proxy and rank the proxies",
         description="Scores a fixed, seeded sample of cells (--n-cells) with each proxy "
         "through the store (a rerun resumes), then writes Kendall tau and Spearman rho with "
-        "95%% bootstrap intervals per dataset, the simulated search at N, and each proxy's "
+        "95 % bootstrap intervals per dataset, the simulated search at N, and each proxy's "
         "correlation with params. Every network sees the same batch (--dataset images).",
     )
     p.add_argument(
@@ -50,7 +50,7 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
         default=200,
         help="cells in the pool (default: 200, about an hour on 2 cores with every proxy)",
     )
-    _common.add_scoring_options(p)
+    _common.add_scoring_options(p, proxy="all", batch_size=64)
     p.add_argument(
         "--ensemble",
         action="append",
@@ -59,13 +59,15 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
         help="an ensemble row (repeatable; methods rank_sum, vote, log_rank); default: "
         + ", ".join(DEFAULT_ENSEMBLES),
     )
-    p.add_argument("--split", choices=["test", "val"], default="test")
+    p.add_argument(
+        "--split", choices=["test", "val"], default="test", help="accuracy split (default: test)"
+    )
     p.add_argument(
         "--failed",
         choices=["worst", "omit"],
         default="worst",
-        help="cells a proxy cannot score: rank them lowest in its correlations (worst, "
-        "default: as a search treats them) or leave them out (omit: as most published figures)",
+        help="cells a proxy cannot score: worst (default): rank them lowest in its "
+        "correlations, as a search treats them; omit: leave them out, as most published figures",
     )
     p.add_argument(
         "--baseline",
@@ -74,16 +76,32 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
         help="add a table of each row's Spearman rho minus this proxy's, with paired "
         "bootstrap intervals (e.g. naswot)",
     )
-    p.add_argument("--n-search", type=_common.positive_int, default=100, metavar="N")
-    p.add_argument("--n-runs", type=_common.positive_int, default=500)
-    p.add_argument("--n-bootstrap", type=_common.count_int, default=1000)
+    p.add_argument(
+        "--n-search",
+        type=_common.positive_int,
+        default=100,
+        metavar="N",
+        help="N of the simulated search column (default: 100)",
+    )
+    p.add_argument(
+        "--n-runs",
+        type=_common.positive_int,
+        default=500,
+        help="simulated search runs (default: 500)",
+    )
+    p.add_argument(
+        "--n-bootstrap",
+        type=_common.count_int,
+        default=1000,
+        help="bootstrap resamples of the intervals (default: 1000)",
+    )
     p.add_argument(
         "--out",
         type=Path,
         default=None,
         help="write the Markdown tables here, plus OUT.meta.json with every figure",
     )
-    p.set_defaults(run=run, proxy="all", batch_size=64)
+    p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

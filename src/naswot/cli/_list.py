@@ -1,13 +1,24 @@
-"""``naswot list``: the registered names."""
+"""``naswot list``: the registered names (one per line), or with ``--json`` with descriptions."""
 
 from __future__ import annotations
 
 import argparse
+import inspect
+import json
 from typing import Any
 
 from naswot.data import DATASETS
 from naswot.proxies import PROXIES
 from naswot.spaces import SPACES
+
+DATASET_DESCRIPTIONS = {
+    "cifar10": "CIFAR-10: 10 classes, 32x32 (20 test images bundled; official files with "
+    "--data-dir)",
+    "cifar100": "CIFAR-100: 100 fine classes, 32x32 (official files with --data-dir)",
+    "imagenet16-120": "ImageNet16-120: the first 120 classes of ImageNet downsampled to 16x16",
+    "imagenette": "Imagenette: 10 ImageNet classes, 224x224 JPEGs (naswot[images])",
+    "noise": "N(0, 1) inputs of shape 3x32x32, no labels",
+}
 
 
 def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAction
@@ -15,21 +26,46 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
     p = commands.add_parser(
         "list",
         help="list registered spaces, proxies, variants or datasets",
-        description="Print the registered names, one per line.",
+        description="Print the registered names, one per line (--json: with one-line "
+        "descriptions).",
     )
-    p.add_argument("what", choices=["spaces", "proxies", "variants", "datasets"])
+    p.add_argument(
+        "what", choices=["spaces", "proxies", "variants", "datasets"], help="what to list"
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print a JSON list of {name, description} objects (default: names, one per line)",
+    )
     p.set_defaults(run=run)
+
+
+def _summary(obj: object) -> str:
+    """The first line of an object's docstring (its class's, for instances)."""
+    doc = inspect.getdoc(obj) or ""
+    return doc.strip().splitlines()[0] if doc.strip() else ""
+
+
+def entries(what: str) -> list[dict[str, str]]:
+    """The names of ``what`` with one-line descriptions."""
+    if what == "spaces":
+        return [{"name": n, "description": _summary(SPACES.get(n))} for n in SPACES.names()]
+    if what == "proxies":
+        return [{"name": n, "description": _summary(PROXIES.get(n))} for n in PROXIES.names()]
+    if what == "variants":
+        return [
+            {"name": f"{p} {v}", "proxy": p, "variant": v, "description": _summary(PROXIES.get(p))}
+            for p in PROXIES.names()
+            for v in PROXIES.get(p).variants
+        ]
+    return [{"name": d, "description": DATASET_DESCRIPTIONS.get(d, "")} for d in DATASETS]
 
 
 def run(args: argparse.Namespace) -> int:
     """Prints the names."""
-    if args.what == "spaces":
-        names = SPACES.names()
-    elif args.what == "proxies":
-        names = PROXIES.names()
-    elif args.what == "variants":
-        names = [f"{p} {v}" for p in PROXIES.names() for v in PROXIES.get(p).variants]
+    items = entries(args.what)
+    if args.json:
+        print(json.dumps(items, indent=2))
     else:
-        names = list(DATASETS)
-    print("\n".join(names))
+        print("\n".join(item["name"] for item in items))
     return 0

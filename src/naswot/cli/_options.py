@@ -75,8 +75,10 @@ def positive_seconds(text: str) -> float:
     return value
 
 
-def add_scoring_options(p: argparse.ArgumentParser) -> None:
-    """Options every scoring command takes."""
+def add_scoring_options(
+    p: argparse.ArgumentParser, *, proxy: str = "naswot", batch_size: int | None = None
+) -> None:
+    """Options every scoring command takes; ``proxy`` and ``batch_size`` are the defaults."""
     p.add_argument(
         "--space",
         default="nb201",
@@ -85,8 +87,8 @@ def add_scoring_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--proxy",
-        default="naswot",
-        help="proxy, or a comma-separated list for `score` (default: naswot; see "
+        default=proxy,
+        help=f"proxy, or a comma-separated list for `score` (default: {proxy}; see "
         "`naswot list proxies`)",
     )
     p.add_argument(
@@ -94,7 +96,7 @@ def add_scoring_options(p: argparse.ArgumentParser) -> None:
         default="default",
         help="variant of every --proxy that has it (naswot: default = Eq. 1, each ReLU once; "
         "official = the official code's double counting; see `naswot list variants`); "
-        "or write --proxy name:variant",
+        "or write --proxy name:variant (default: default)",
     )
     p.add_argument(
         "--dataset", default="cifar10", help=f"one of {', '.join(DATASETS)} (default: cifar10)"
@@ -110,11 +112,17 @@ def add_scoring_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--batch-size",
         type=int,
-        default=None,
-        help="minibatch size (default: 128, or 256 for jacob_cov alone as in the v1 paper; "
-        "20 with the bundled images)",
+        default=batch_size,
+        help=(
+            "minibatch size (default: 128, or 256 for jacob_cov alone as in the v1 paper; "
+            "20 with the bundled images)"
+            if batch_size is None
+            else f"minibatch size (default: {batch_size}; at most 20 with the bundled images)"
+        ),
     )
-    p.add_argument("--seed", type=seed_int, default=1, help="seed of the batch, samples and inits")
+    p.add_argument(
+        "--seed", type=seed_int, default=1, help="seed of the batch, samples and inits (default: 1)"
+    )
     p.add_argument(
         "--store",
         type=Path,
@@ -153,7 +161,7 @@ def add_scoring_options(p: argparse.ArgumentParser) -> None:
         "--backend",
         choices=list(BACKENDS),
         default="local",
-        help="local processes (default) or a Ray cluster",
+        help="local (default): processes on this machine; ray: a Ray cluster",
     )
     p.add_argument(
         "--address",

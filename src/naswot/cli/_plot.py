@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import csv
+import math
+import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from naswot._io import atomic_path, quote
 from naswot._seeding import derive_seed, torch_seeded
@@ -16,11 +20,12 @@ from naswot.cli import _common
 from naswot.cli._replay import int_list
 from naswot.evaluation import accuracy_column, correlate, load_scores, replay
 from naswot.evaluation import plots as P
-from naswot.exceptions import InvalidParameterError
+from naswot.evaluation.targets import column_label
+from naswot.exceptions import InvalidParameterError, NaswotError
 from naswot.fast import FastNB201
 from naswot.spaces import SearchSpace
 
-KINDS = ("score-vs-accuracy", "kernels", "histogram", "replay")
+KINDS = ("score-vs-accuracy", "kernels", "histogram", "replay", "pareto")
 BANDS = ((0.0, 80.0), (80.0, 88.0), (88.0, 92.0), (92.0, 100.0))
 
 
@@ -31,38 +36,82 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
         help="draw the paper's figures (PNG or PDF)",
         description="score-vs-accuracy: Figure 3; kernels: normalised K_H of a good and a poor "
         "network (Figure 1); histogram: K_H entries per accuracy band (Figure 2); "
-        "replay: accuracy of the chosen cell against N. Needs matplotlib.",
+        "replay: accuracy of the chosen cell against N, with Optimal (N) and random choice; "
+        "pareto: the front written by `naswot search --pareto-out` over the cells of "
+        "`--all-out`. Needs matplotlib.",
     )
-    p.add_argument("kind", choices=KINDS)
+    p.add_argument("kind", choices=KINDS, help="the figure to draw")
     p.add_argument("--out", type=Path, required=True, help="output file (.png or .pdf)")
-    p.add_argument("--benchmark", type=Path, required=True)
+    p.add_argument(
+        "--benchmark",
+        type=Path,
+        default=None,
+        help="benchmark CSV of the space (required by every kind but pareto)",
+    )
     p.add_argument(
         "--scores", type=Path, default=None, help="score CSV (default: the shipped NB201 table)"
     )
-    p.add_argument("--space", default="nb201")
+    p.add_argument("--space", default="nb201", help="search space (default: nb201)")
     p.add_argument(
         "--dataset",
         default="cifar10",
-        help="accuracy of cifar10, cifar100 or "
+        help="accuracy of cifar10 (default), cifar100 or "
         "imagenet16-120; kernels/histogram score on CIFAR-10 images",
     )
-    p.add_argument("--split", choices=["test", "val"], default="test")
+    p.add_argument(
+        "--split", choices=["test", "val"], default="test", help="accuracy split (default: test)"
+    )
     p.add_argument(
         "--data-dir",
         type=Path,
         default=None,
         help="CIFAR-10 folder for kernels/histogram (default: the bundled 20 images)",
     )
-    p.add_argument("--batch-size", type=int, default=None)
-    p.add_argument("--n-samples", type=int_list, default=[10, 30, 100, 300, 1000])
-    p.add_argument("--n-runs", type=_common.positive_int, default=500)
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="images in the kernels/histogram batch (default: 128 with --data-dir, else the 20 "
+        "bundled images)",
+    )
+    p.add_argument(
+        "--n-samples",
+        type=int_list,
+        default=[10, 30, 100, 300, 1000],
+        help="replay: comma-separated N values (default: 10,30,100,300,1000)",
+    )
+    p.add_argument(
+        "--n-runs",
+        type=_common.positive_int,
+        default=500,
+        help="replay: simulated runs per N (default: 500)",
+    )
     p.add_argument(
         "--per-band",
         type=_common.positive_int,
         default=5,
-        help="networks per accuracy band (histogram)",
+        help="networks per accuracy band (histogram) (default: 5)",
     )
-    p.add_argument("--seed", type=_common.seed_int, default=1)
+    p.add_argument(
+        "--front",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="pareto: the CSV of `naswot search --pareto-out` (required for pareto)",
+    )
+    p.add_argument(
+        "--cells",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="pareto: the CSV of `naswot search --all-out`, drawn behind the front (default: none)",
+    )
+    p.add_argument(
+        "--quiet", action="store_true", help="no progress bar on stderr (default: shown)"
+    )
+    p.add_argument(
+        "--seed", type=_common.seed_int, default=1, help="seed of the batch and draws (default: 1)"
+    )
     p.set_defaults(run=run)
 
 
@@ -72,6 +121,14 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidParameterError(f"--out must end in .png or .pdf, got {quote(args.out.name)}.")
     _common.check_outputs(args, args.out, args.benchmark, args.scores)
     plt = P.require_matplotlib()
+    if args.kind == "pareto":
+        fig = _pareto(args, plt)
+        fig.savefig(args.out, dpi=150)
+        plt.close(fig)
+        print(f"wrote {args.out}")
+        return 0
+    if args.benchmark is None:
+        raise InvalidParameterError(f"plot {args.kind} needs --benchmark FILE.csv.")
     space, _ = _common.resolve_space(args.space)
     table = load_table(args.benchmark, space)
     column = accuracy_column(args.dataset, args.split)
@@ -92,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
                 a,
                 tau=tau,
                 ax=ax,
-                xlabel=f"{column} (%)",
+                xlabel=column_label(column),
                 title=f"NAS-Bench-201, {len(keys)} cells,",
             )
         else:
@@ -102,12 +159,14 @@ def run(args: argparse.Namespace) -> int:
             c = (args.dataset, args.split)
             mine = [r for r in rows if r.method != "Optimal" and r.n is not None]
             best = [r for r in rows if r.method == "Optimal"]
+            random = [r.mean[c] for r in rows if r.method == "Random"]
             P.plot_replay_curve(
                 [r.n or 0 for r in mine],
                 [r.mean[c] for r in mine],
                 [r.std[c] for r in mine],
                 optimal_mean=[r.mean[c] for r in best],
-                ylabel=f"{column} (%)",
+                random_mean=random[0] if random else None,
+                ylabel=column_label(column),
                 ax=ax,
             )
             ax.set_title(f"Simulated NASWOT search, {args.n_runs} runs", fontsize=10)
@@ -130,7 +189,67 @@ def _kernel(space: SearchSpace[Any], key: str, inputs: torch.Tensor, seed: int) 
 
 def _batch(args: argparse.Namespace) -> torch.Tensor:
     ns = argparse.Namespace(dataset="cifar10", data_dir=args.data_dir, batch_size=args.batch_size)
-    return _common.resolve_batch(ns, seed=args.seed).inputs
+    batch = _common.resolve_batch(ns, seed=args.seed)
+    if not args.quiet:
+        print(f"batch: {batch.source}", file=sys.stderr)
+    return batch.inputs
+
+
+def _progress(args: argparse.Namespace, total: int, what: str) -> Any:  # Any: tqdm
+    return tqdm(total=total, desc=what, unit="kernel", disable=args.quiet, dynamic_ncols=True)
+
+
+def _pareto(args: argparse.Namespace, plt: Any) -> Any:
+    if args.front is None:
+        raise InvalidParameterError("plot pareto needs --front FILE (from search --pareto-out).")
+    front = _read_rows(args.front)
+    kind = front[0].get("pareto_cost")
+    if (
+        kind not in ("latency_ms", "params", "flops")
+        or kind not in front[0]
+        or "score" not in front[0]
+    ):
+        raise InvalidParameterError(
+            f"{args.front} is not a front written by `naswot search --pareto ... --pareto-out`."
+        )
+    cells = _read_rows(args.cells) if args.cells is not None else []
+    cells = [c for c in cells if c.get(kind) not in (None, "") and _finite(c["score"])]
+    scale = 1.0 if kind == "latency_ms" else 1e6
+    xlabel = {
+        "latency_ms": "latency at batch 1 (ms, measured)",
+        "params": "parameters (millions)",
+        "flops": "multiply-adds per image (millions)",
+    }[kind]
+    fig, ax = plt.subplots(figsize=(5.5, 4.2), constrained_layout=True)
+    P.plot_pareto(
+        [float(c[kind]) / scale for c in cells],
+        [float(c["score"]) for c in cells],
+        [float(c[kind]) / scale for c in front],
+        [float(c["score"]) for c in front],
+        xlabel=xlabel,
+        ylabel="score (higher is better)",
+        ax=ax,
+    )
+    ax.set_title(f"Pareto front: {len(front)} of {len(cells) or '?'} scored cells", fontsize=10)
+    return fig
+
+
+def _finite(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+def _read_rows(path: Path) -> list[dict[str, str]]:
+    try:
+        with path.open(newline="") as f:
+            rows = list(csv.DictReader(f))
+    except OSError as e:
+        raise NaswotError(f"Cannot read {path}: {e.strerror}.") from None
+    if not rows:
+        raise InvalidParameterError(f"{path} holds no rows.")
+    return rows
 
 
 def _kernels(
@@ -141,13 +260,20 @@ def _kernels(
     good, poor = ranked[-1], ranked[len(ranked) // 10]
     inputs = _batch(args)
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), constrained_layout=True)
-    for ax, key in zip(axes, (good, poor), strict=True):
-        kernel = _kernel(space, key, inputs, args.seed)
+    with _progress(args, 2, f"kernels on {len(inputs)} images") as bar:
+        kernels = []
+        for key in (good, poor):
+            kernels.append(_kernel(space, key, inputs, args.seed))
+            bar.update()
+    # one colour scale for both panels: they are compared
+    low = min(float((k / k[0, 0]).min()) for k in kernels)
+    for ax, key, kernel in zip(axes, (good, poor), kernels, strict=True):
         logdet = np.linalg.slogdet(kernel)[1]
         P.plot_kernel(
             kernel,
             ax=ax,
-            title=f"{column} {table.rows[key][column]:.1f}%, score {logdet:.1f}\n"
+            vmin=low,
+            title=f"{column_label(column)} {table.rows[key][column]:.1f}, score {logdet:.1f}\n"
             + key.replace("|+|", "|+\n|", 1),
         )
     return fig
@@ -159,16 +285,19 @@ def _histogram(
     rng = np.random.default_rng(args.seed)
     inputs = _batch(args)
     groups = []
-    for low, high in BANDS:
-        keys = [k for k in table.rows if low <= table.rows[k].get(column, -1.0) < high]
-        if not keys:
-            continue
-        chosen = rng.choice(len(keys), min(args.per_band, len(keys)), replace=False)
-        entries = np.concatenate(
-            [P.off_diagonal(_kernel(space, keys[int(i)], inputs, args.seed)) for i in chosen]
-        )
-        groups.append((f"{low:.0f}-{high:.0f}% ({len(chosen)} nets)", entries))
+    bar = _progress(args, args.per_band * len(BANDS), f"kernels on {len(inputs)} images")
+    with bar:
+        for low, high in BANDS:
+            keys = [k for k in table.rows if low <= table.rows[k].get(column, -1.0) < high]
+            if not keys:
+                continue
+            chosen = rng.choice(len(keys), min(args.per_band, len(keys)), replace=False)
+            parts = []
+            for i in chosen:
+                parts.append(P.off_diagonal(_kernel(space, keys[int(i)], inputs, args.seed)))
+                bar.update()
+            groups.append((f"{low:.0f}-{high:.0f}% ({len(chosen)} nets)", np.concatenate(parts)))
     fig, ax = plt.subplots(figsize=(6, 4.2), constrained_layout=True)
     P.plot_kernel_histograms(groups, ax=ax)
-    ax.set_title(f"K_H entries by {column}", fontsize=10)
+    ax.set_title(f"K_H entries by {column_label(column)}, {len(inputs)} images", fontsize=10)
     return fig

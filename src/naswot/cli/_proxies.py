@@ -6,6 +6,7 @@ import difflib
 from collections.abc import Sequence
 
 from naswot._io import quote
+from naswot.data.shapes import DATASET_CLASSES
 from naswot.exceptions import InvalidParameterError
 from naswot.proxies import PROXIES, Naswot, Proxy
 from naswot.proxies.ensemble import EnsembleSpec
@@ -22,14 +23,6 @@ __all__ = [
     "resolve_proxies",
     "resolve_proxy",
 ]
-
-DATASET_CLASSES = {
-    "cifar10": 10,
-    "cifar100": 100,
-    "imagenet16-120": 120,
-    "imagenette": 10,
-    "noise": 10,
-}
 
 
 def resolve_proxies(names: str, variant: str) -> list[Proxy]:

@@ -40,11 +40,24 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
         required=True,
         help="a benchmark CSV (arch_str + accuracy columns) or a converted file",
     )
-    p.add_argument("--space", default="nb201")
-    p.add_argument("--n-samples", type=int_list, default=[10, 100, 1000], metavar="N[,N...]")
-    p.add_argument("--n-runs", type=_common.positive_int, default=500)
-    p.add_argument("--seed", type=_common.seed_int, default=1)
-    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--space", default="nb201", help="search space (default: nb201)")
+    p.add_argument(
+        "--n-samples",
+        type=int_list,
+        default=[10, 100, 1000],
+        metavar="N[,N...]",
+        help="sample sizes N, comma-separated (default: 10,100,1000)",
+    )
+    p.add_argument(
+        "--n-runs",
+        type=_common.positive_int,
+        default=500,
+        help="simulated runs per N (default: 500)",
+    )
+    p.add_argument(
+        "--seed", type=_common.seed_int, default=1, help="seed of the draws (default: 1)"
+    )
+    p.add_argument("--json", action="store_true", help="print JSON (default: text)")
     p.set_defaults(run=run)
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
+import json
+import math
 import sys
 from collections import Counter
 from pathlib import Path
@@ -44,6 +47,12 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
         type=Path,
         default=None,
         help="write a CSV here (plus OUT.meta.json); default: a table on stdout",
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print the records as one JSON object (-inf and failures: score null, see status) "
+        "(default: a table, or nothing with --out)",
     )
     p.set_defaults(run=run)
 
@@ -114,9 +123,29 @@ def run(args: argparse.Namespace) -> int:
         }
         _common.write_meta(args.out, args, None, info)
         _common.note(args, f"wrote {args.out}")
-    else:
+    if args.json:
+        print(json.dumps(_as_json(records, space.name, batch, store), indent=2))
+    elif args.out is None:
         print_table(records, sys.stdout)
     return 1 if counts["error"] else 0
+
+
+def _as_json(
+    records: list[ScoreRecord], space: str, batch: Any, store: Any
+) -> dict[str, Any]:  # Any: Batch, ResultStore | None
+    """The records as JSON: ``score`` is null when there is none and for ``-inf`` (see status)."""
+    rows = []
+    for r in records:
+        row = dataclasses.asdict(r)
+        if r.score is not None and not math.isfinite(r.score):
+            row["score"] = None
+        rows.append(row)
+    return {
+        "space": space,
+        "store": None if store is None else str(store.path),
+        **_common.batch_info(batch),
+        "records": rows,
+    }
 
 
 def write_csv(records: list[ScoreRecord], f: TextIO) -> None:

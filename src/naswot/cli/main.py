@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -17,12 +18,14 @@ from naswot.cli import (
     _data,
     _evaluate,
     _evolve,
+    _export,
     _leaderboard,
     _list,
     _plot,
     _replay,
     _score,
     _search,
+    _train,
 )
 from naswot.cli._signals import sigterm_as_interrupt
 from naswot.exceptions import Interrupted, NaswotError
@@ -57,7 +60,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"naswot {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    modules = (_score, _search, _evaluate, _leaderboard, _replay, _evolve, _plot, _bench, _data)
+    modules = (
+        _score,
+        _search,
+        _export,
+        _train,
+        _evaluate,
+        _leaderboard,
+        _replay,
+        _evolve,
+        _plot,
+        _bench,
+        _data,
+    )
     for module in (*modules, _list):
         module.add_parser(commands)
     return parser
@@ -71,6 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with sigterm_as_interrupt():
             code: int = args.run(args)
+            sys.stdout.flush()  # a closed pipe fails here, inside the handler, not at exit
         return code
     except Interrupted as e:
         print(f"naswot: {e}", file=sys.stderr)
@@ -86,6 +102,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 128 + int(getattr(e, "signum", 2))
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader of stdout went away (``naswot ... | head``): exit quietly, as POSIX tools do.
+
+    stdout is pointed at /dev/null so that Python's flush at exit does not raise again.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout without a file descriptor (captured in tests)
+        pass
+    return 141  # 128 + SIGPIPE, what a shell reports for a killed writer
 
 
 if __name__ == "__main__":

@@ -77,11 +77,23 @@ def plot_score_vs_accuracy(
     return ax
 
 
-def plot_kernel(kernel: NDArray[np.float64], *, title: str, ax: Any = None) -> Any:
-    """K_H normalised to unit diagonal (the paper's Figure 1)."""
+def plot_kernel(
+    kernel: NDArray[np.float64],
+    *,
+    title: str,
+    ax: Any = None,
+    vmin: float | None = None,
+    vmax: float = 1.0,
+) -> Any:
+    """K_H normalised to unit diagonal (the paper's Figure 1).
+
+    Pass the same ``vmin``/``vmax`` to panels that are compared, so one colour means one value
+    (default ``vmin``: this kernel's smallest entry).
+    """
     ax = _axes(ax)
     k = kernel / kernel[0, 0]
-    image = ax.imshow(k, vmin=float(k.min()), vmax=1.0, cmap="viridis")
+    low = float(k.min()) if vmin is None else vmin
+    image = ax.imshow(k, vmin=low, vmax=vmax, cmap="viridis")
     ax.set_title(title, fontsize=8)
     ax.set_xlabel("image")
     ax.set_ylabel("image")
@@ -119,18 +131,49 @@ def plot_replay_curve(
     std: Sequence[float],
     *,
     optimal_mean: Sequence[float] | None = None,
+    random_mean: float | None = None,
     ylabel: str = "Accuracy (%)",
     ax: Any = None,
 ) -> Any:
-    """Mean ± std accuracy of the chosen cell against N (log scale)."""
+    """Mean accuracy of the chosen cell against N (log scale), shaded ± 1 std over the runs.
+
+    ``optimal_mean`` draws the best of the same N cells by accuracy; ``random_mean`` a line at the
+    accuracy of a cell chosen at random (the mean over the benchmark, whatever N).
+    """
     ax = _axes(ax)
     m, s = np.asarray(mean), np.asarray(std)
-    ax.plot(n_samples, m, marker="o", label="NASWOT")
-    ax.fill_between(n_samples, m - s, m + s, alpha=0.2)
+    ax.plot(n_samples, m, marker="o", label="NASWOT (mean over runs)")
+    ax.fill_between(n_samples, m - s, m + s, alpha=0.2, label="NASWOT ± 1 std over runs")
     if optimal_mean is not None:
         ax.plot(n_samples, optimal_mean, marker="s", linestyle="--", label="Optimal (N)")
+    if random_mean is not None:
+        ax.axhline(random_mean, color="grey", linestyle=":", label="Random choice")
     ax.set_xscale("log")
     ax.set_xlabel("N (architectures sampled)")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_pareto(
+    costs: Sequence[float],
+    scores: Sequence[float],
+    front_costs: Sequence[float],
+    front_scores: Sequence[float],
+    *,
+    xlabel: str,
+    ylabel: str = "score",
+    ax: Any = None,
+) -> Any:
+    """Scored cells (grey) and their non-dominated front (a step line): score against cost."""
+    ax = _axes(ax)
+    if len(costs):
+        ax.scatter(costs, scores, s=8, color="0.7", label="scored cells")
+    order = np.argsort(np.asarray(front_costs, dtype=float), kind="stable")
+    fc = np.asarray(front_costs, dtype=float)[order]
+    fs = np.asarray(front_scores, dtype=float)[order]
+    ax.step(fc, fs, where="post", color="C3", marker="o", label="Pareto front")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
     return ax

@@ -6,7 +6,14 @@ import difflib
 
 from naswot.exceptions import InvalidParameterError
 
-__all__ = ["DATASET_COLUMNS", "EVAL_DATASETS", "SPLITS", "accuracy_column"]
+__all__ = [
+    "DATASET_COLUMNS",
+    "DATASET_TITLES",
+    "EVAL_DATASETS",
+    "SPLITS",
+    "accuracy_column",
+    "column_label",
+]
 
 SPLITS = ("val", "test")
 EVAL_DATASETS = ("cifar10", "cifar100", "imagenet16-120")
@@ -36,3 +43,20 @@ def accuracy_column(dataset: str, split: str) -> str:
             f"The 'split' parameter must be 'val' or 'test'. Got {split!r} instead."
         )
     return DATASET_COLUMNS[(dataset, split)]
+
+
+#: How people write the dataset names.
+DATASET_TITLES = {
+    "cifar10": "CIFAR-10",
+    "cifar100": "CIFAR-100",
+    "imagenet16-120": "ImageNet16-120",
+}
+
+
+def column_label(column: str) -> str:
+    """An axis label in words for a benchmark column, e.g. ``CIFAR-10 test accuracy (%)``."""
+    for (dataset, split), name in DATASET_COLUMNS.items():
+        if name == column:
+            which = "validation" if split == "val" else "test"
+            return f"{DATASET_TITLES[dataset]} {which} accuracy (%)"
+    return column
