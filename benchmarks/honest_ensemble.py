@@ -76,6 +76,13 @@ def main() -> int:
         metavar="METHOD:A+B",
         help="published ensembles to measure on the report pool beside the winner",
     )
+    p.add_argument(
+        "--report-subset",
+        type=Path,
+        default=None,
+        help="a file of archs: measure the report pool on these of its cells only (for "
+        "--compare members scored on a subset)",
+    )
     p.add_argument("--n-bootstrap", type=int, default=1000)
     p.add_argument("--seed", type=int, default=1, help="bootstrap and search-draw seed")
     p.add_argument("--out", type=Path, default=None)
@@ -88,12 +95,16 @@ def main() -> int:
     selection, report = cells[:n], cells[n : 2 * n]
     if set(selection) & set(report):
         sys.exit("the pools share cells")
-    wanted = args.candidates.split(",") if args.candidates else sorted(scores)
+    complete = [c for c in sorted(scores) if all(k in scores[c] for k in cells[: 2 * n])]
+    wanted = args.candidates.split(",") if args.candidates else complete
     excluded = set(filter(None, args.exclude.split(",")))
     candidates = [c for c in wanted if c not in excluded]
-    incomplete = [c for c in candidates if any(k not in scores[c] for k in cells[: 2 * n])]
+    incomplete = [c for c in candidates if c not in complete]
     if incomplete:
         sys.exit(f"candidates without a score for every cell: {', '.join(incomplete)}")
+    if args.report_subset is not None:
+        subset = set(args.report_subset.read_text().split())
+        report = [k for k in report if k in subset]
 
     space = NasBench201Space()
     table = load_table(args.benchmark, space)
@@ -123,6 +134,9 @@ def main() -> int:
     specs = [chosen.spec, *[s for s in compare if s != chosen.spec]]
     needed = {m for s in specs for m in s.members} | {args.baseline, best_single}
     labels = [c for c in candidates if c in needed] + sorted(needed - set(candidates))
+    uncovered = [c for c in labels if any(k not in scores.get(c, {}) for k in report)]
+    if uncovered:
+        sys.exit(f"no score on every report cell for: {', '.join(uncovered)} (--report-subset?)")
     rep_scores = {c: vec(c, report) for c in labels}
     rep_orient = {c: orientation(c) for c in labels}
     rep_acc = acc(report)
