@@ -1,17 +1,19 @@
 """Scoring speed: naswot's fast scorer against a plain reference of the official procedure.
 
-For a fixed, seeded set of NAS-Bench-201 cells and one real CIFAR-10 batch of 128, both scorers run
-in the same process, interleaved cell by cell, on the same weights:
+For a fixed, seeded set of NAS-Bench-201 (or, with ``--space nb101``, NAS-Bench-101) cells and one
+real CIFAR-10 batch of 128, both scorers run in the same process, interleaved cell by cell, on the
+same weights:
 
 - reference: ``naswot.testing.reference`` (build the module; forward, backward of the summed
   output, second forward; each ReLU's kernel from two float32 products moved to NumPy; slogdet);
-- fast: ``naswot.fast.FastNB201`` (exact fp32 mode, and the bf16 mode).
+- fast: ``naswot.fast.FastNB201`` / ``FastNB101`` (exact fp32 mode, and the bf16 mode).
 
 It prints cells/s, the median and spread of seconds per cell, the speed-up, the largest score
 difference, peak RSS, and achieved GFLOP/s against a large fp32 (and bf16) matrix multiply's
-GFLOP/s measured in the same run (the practical ceiling).
+GFLOP/s measured in the same run (the practical ceiling; NB201 only). The whole-process
+comparison (each scorer in its own process) is ``benchmarks/whole_process.py``.
 
-    python benchmarks/scoring_speed.py [--n-cells 30] [--data-dir DIR] [--threads T]
+    python benchmarks/scoring_speed.py [--space nb201] [--n-cells 30] [--data-dir DIR] [--threads T]
 """
 
 from __future__ import annotations
@@ -30,10 +32,10 @@ import torch
 from naswot._malloc import tune_malloc
 from naswot._seeding import derive_seed, torch_seeded
 from naswot.data import load_batch
-from naswot.fast import FastNB201
-from naswot.networks import build_nb201
+from naswot.fast import FAST_SCORERS
+from naswot.networks import NETWORKS
 from naswot.proxies import log_abs_det
-from naswot.spaces import Cell201, NasBench201Space
+from naswot.spaces import SPACES, Cell201
 from naswot.testing.reference import reference_naswot
 
 DATA = (
@@ -82,16 +84,19 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--data-dir", type=Path, default=DATA)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--space", default="nb201", choices=["nb201", "nb101"])
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     tuned = tune_malloc()
-    space = NasBench201Space()
+    space = SPACES.get(args.space)
+    build = NETWORKS.get(args.space)
+    factory = FAST_SCORERS.get(args.space)
     batch = load_batch("cifar10", data_dir=args.data_dir, batch_size=128, seed=args.seed)
     x = batch.inputs
     rng = np.random.default_rng(args.seed)
     cells = [space.sample(rng) for _ in range(args.n_cells)]
-    scorers = {"fast fp32": FastNB201(precision="fp32"), "fast bf16": FastNB201(precision="bf16")}
+    scorers = {"fast fp32": factory(precision="fp32"), "fast bf16": factory(precision="bf16")}
     times: dict[str, list[float]] = {"reference": [], **{k: [] for k in scorers}}
     scores: dict[str, list[float]] = {k: [] for k in times}
     flops = []
@@ -99,7 +104,7 @@ def main() -> None:
         seed = derive_seed(args.seed, space.name, space.key(cell))
         t = time.perf_counter()
         with torch_seeded(seed):
-            net = build_nb201(cell)
+            net = build(cell, n_classes=1)
         ref = reference_naswot(net, x)
         t_ref = time.perf_counter() - t
         results = {}
@@ -118,12 +123,13 @@ def main() -> None:
             times[name].append(seconds)
             scores[name].append(score)
         n_units = results["fast fp32"][2]
-        flops.append(conv_flops(cell, 128) + 2.0 * 128 * 128 * n_units)
-    ceiling32 = matmul_gflops(torch.float32)
-    ceiling16 = matmul_gflops(torch.bfloat16)
+        if args.space == "nb201":
+            flops.append(conv_flops(cell, 128) + 2.0 * 128 * 128 * n_units)
+    ceiling32 = matmul_gflops(torch.float32) if flops else math.nan
+    ceiling16 = matmul_gflops(torch.bfloat16) if flops else math.nan
     print(
         f"threads: {torch.get_num_threads()}   cells: {args.n_cells}   malloc tuned: {tuned}   "
-        f"batch: {batch.source}"
+        f"batch: {batch.source}   space: {args.space}"
     )
     for name, seconds in times.items():
         print(summary(name, seconds))
@@ -146,7 +152,7 @@ def main() -> None:
             f"{name}: speed-up {ratio:.2f}x (total), {ratio_median:.2f}x (median); "
             f"max |score - reference| {diff:.2e}; same -inf cells: {same_inf}"
         )
-    for name, seconds in times.items():
+    for name, seconds in times.items() if flops else ():
         rate = work / sum(seconds)
         ceiling = ceiling16 if "bf16" in name else ceiling32
         kind = "bf16" if "bf16" in name else "fp32"

@@ -100,7 +100,8 @@ def score_parallel(
         workers: processes (``local``) or concurrent tasks (``ray``), >= 1.
         backend: ``local`` or ``ray``.
         store: the result store (rows already there are not recomputed).
-        threads: torch threads per worker; default: the cores divided among the workers.
+        threads: torch threads per worker; default 1 (processes, not threads, use more cores:
+            two OpenMP threads per process ran 2.5-7x slower than one on a shared machine).
         address: the Ray cluster address (``ray`` only); None starts a local instance.
         chunk_size: keys per task; default: about 4 chunks per worker, at most 64 keys.
         progress: show a progress bar on stderr.
@@ -128,7 +129,7 @@ def score_parallel(
     todo = [k for k in unique if k not in done]
     size = chunk_size or max(1, min(64, -(-len(todo) // (4 * workers))))
     chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
-    threads = threads or max(1, (os.cpu_count() or 1) // workers)
+    threads = threads or 1  # more per process stall under load (docs/performance.md)
     bar = tqdm(
         total=len(canonical),
         initial=len(canonical) - len(todo),

@@ -92,5 +92,5 @@ def test_invalid_options() -> None:
 
 
 def test_registered_for_nb201() -> None:
-    assert FAST_SCORERS.names() == ["nb201"]
+    assert FAST_SCORERS.names() == ["nb101", "nb201"]
     assert isinstance(FAST_SCORERS.get("nb201")("official", precision="bf16"), FastNB201)

@@ -154,8 +154,9 @@ def add_scoring_options(
     p.add_argument(
         "--threads",
         type=positive_int,
-        default=None,
-        help="torch threads per process (default: the cores divided by --workers)",
+        default=1,
+        help="torch threads per process (default: 1; on a shared machine more threads per "
+        "process stall in OpenMP, see docs/performance.md; use --workers for more cores)",
     )
     p.add_argument(
         "--backend",

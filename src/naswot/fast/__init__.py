@@ -1,7 +1,7 @@
 """Fast scorers: NASWOT for one space, without building modules, giving the same K.
 
 A fast scorer draws the same weights as the space's network builder (same RNG calls, same order),
-runs a pruned functional forward, and folds each distinct ReLU input into K once with an exact
+runs a (pruned) functional forward, and folds each distinct ReLU input into K once with an exact
 integer product. ``naswot.scoring`` uses it when given one; the CLI picks it with
 ``--engine auto`` (the default) where the space has one and the proxy is NASWOT.
 """
@@ -12,10 +12,19 @@ from typing import Any, Protocol
 
 import torch
 
-from naswot.fast.nasbench201 import PRECISIONS, FastNB201
+from naswot.fast._common import PRECISIONS
+from naswot.fast.nasbench101 import FastNB101
+from naswot.fast.nasbench201 import FastNB201
 from naswot.registry import Registry
 
-__all__ = ["FAST_SCORERS", "PRECISIONS", "FastNB201", "FastScorer", "FastScorerFactory"]
+__all__ = [
+    "FAST_SCORERS",
+    "PRECISIONS",
+    "FastNB101",
+    "FastNB201",
+    "FastScorer",
+    "FastScorerFactory",
+]
 
 
 class FastScorer(Protocol):
@@ -49,4 +58,5 @@ class FastScorerFactory(Protocol):
 
 # Keyed by space name (as in naswot.spaces.SPACES).
 FAST_SCORERS: Registry[FastScorerFactory] = Registry("fast scorer")
+FAST_SCORERS.add("nb101", FastNB101)
 FAST_SCORERS.add("nb201", FastNB201)

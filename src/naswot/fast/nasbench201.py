@@ -24,31 +24,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
-from naswot.exceptions import InvalidParameterError, ScoringError
-from naswot.proxies._kernel import int8_kernel_update
+from naswot.exceptions import ScoringError
+from naswot.fast._common import PRECISIONS, Acc, add_codes, bn, check_options, compute_dtype
 from naswot.spaces.nasbench201 import N_NODES, Cell201
 
 __all__ = ["PRECISIONS", "FastNB201"]
 
-PRECISIONS = ("fp32", "bf16")
 _CONV_KERNEL = {"nor_conv_1x1": 1, "nor_conv_3x3": 3}
 _Conv = Callable[..., torch.Tensor]
 _WeightIter = Iterator[torch.Tensor | None]
-
-
-@dataclass
-class _Acc:
-    """K accumulated exactly: int64 matrix plus a scalar for all-zero codes, and N_A."""
-
-    kernel: torch.Tensor
-    constant: int = 0
-    units: int = 0
-    calls: int = 0
 
 
 class FastNB201:
@@ -73,16 +61,7 @@ class FastNB201:
         channels: int = 16,
         n_cells: int = 5,
     ) -> None:
-        if variant not in ("default", "official"):
-            raise InvalidParameterError(
-                f"The 'variant' parameter of FastNB201 must be 'default' or 'official'. "
-                f"Got {variant!r} instead."
-            )
-        if precision not in PRECISIONS:
-            raise InvalidParameterError(
-                f"The 'precision' parameter of FastNB201 must be one of {PRECISIONS}. "
-                f"Got {precision!r} instead."
-            )
+        check_options("FastNB201", variant, precision)
         self.variant = variant
         self.precision = precision
         self.channels = channels
@@ -118,10 +97,9 @@ class FastNB201:
         self, cell: Cell201, inputs: torch.Tensor, weights: list[torch.Tensor | None]
     ) -> tuple[torch.Tensor, int, int]:
         """K (float64), N_A and the number of counted ReLU calls for ``cell`` on ``inputs``."""
-        dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
+        dtype = compute_dtype(self.precision)
         device = inputs.device
-        b = inputs.shape[0]
-        acc = _Acc(kernel=torch.zeros(b, b, dtype=torch.int64, device=device))
+        acc = Acc.for_batch(inputs)
         w = iter(weights)
 
         def conv(
@@ -134,7 +112,7 @@ class FastNB201:
             return F.conv2d(x, weight, stride=stride, padding=weight.shape[-1] // 2)
 
         x = inputs.to(dtype=dtype, memory_format=torch.channels_last)
-        h: torch.Tensor | None = _bn(conv(x))
+        h: torch.Tensor | None = bn(conv(x))
         shape = (self.channels, x.shape[2], x.shape[3])
         for stage in range(3):
             if stage > 0:
@@ -142,9 +120,8 @@ class FastNB201:
             for _ in range(self.n_cells):
                 h = self._cell(cell, h, shape, conv, w, acc)
         # lastact: BN then a bare ReLU, counted once in both variants
-        _add_codes(acc, None if h is None else _bn(h), shape, 1)
-        kernel = acc.kernel.to(torch.float64) + float(acc.constant)
-        return kernel, acc.units, acc.calls
+        add_codes(acc, None if h is None else bn(h), shape, 1)
+        return acc.result()
 
     def _reduction(
         self,
@@ -152,7 +129,7 @@ class FastNB201:
         shape: tuple[int, int, int],
         conv: _Conv,
         w: _WeightIter,
-        acc: _Acc,
+        acc: Acc,
     ) -> tuple[torch.Tensor | None, tuple[int, int, int]]:
         c, hh, ww = shape
         out_shape = (2 * c, (hh + 1) // 2, (ww + 1) // 2)
@@ -160,13 +137,13 @@ class FastNB201:
         if h is None:  # zero input: both ReLU inputs are zero
             for _ in range(3):
                 next(w)
-            _add_codes(acc, None, shape, m)
-            _add_codes(acc, None, out_shape, m)
+            add_codes(acc, None, shape, m)
+            add_codes(acc, None, out_shape, m)
             return None, out_shape
-        _add_codes(acc, h, shape, m)
-        a = _bn(conv(F.relu(h), stride=2))
-        _add_codes(acc, a, out_shape, m)
-        b = _bn(conv(F.relu(a)))
+        add_codes(acc, h, shape, m)
+        a = bn(conv(F.relu(h), stride=2))
+        add_codes(acc, a, out_shape, m)
+        b = bn(conv(F.relu(a)))
         residual = conv(F.avg_pool2d(h, kernel_size=2, stride=2))
         return residual + b, out_shape
 
@@ -177,7 +154,7 @@ class FastNB201:
         shape: tuple[int, int, int],
         conv: _Conv,
         w: _WeightIter,
-        acc: _Acc,
+        acc: Acc,
     ) -> torch.Tensor | None:
         ops = [[cell.op(i, j) for j in range(i)] for i in range(N_NODES)]
         # Which nodes must exist: the output, sources of conv edges, inputs of needed nodes.
@@ -205,13 +182,13 @@ class FastNB201:
                 else:
                     if j not in relus:
                         relus[j] = F.relu(source)
-                    out = _bn(conv(relus[j], weight=weight))
+                    out = bn(conv(relus[j], weight=weight))
                 total = out if total is None else total + out
             nodes.append(total)
         for j in range(N_NODES - 1):
             m = sum(ops[i][j] in _CONV_KERNEL for i in range(j + 1, N_NODES))
             if m:
-                _add_codes(acc, nodes[j], shape, m * self._conv_mult)
+                add_codes(acc, nodes[j], shape, m * self._conv_mult)
         return nodes[-1]
 
     def __repr__(self) -> str:
@@ -242,26 +219,8 @@ def _avg_pool_3x3(x: torch.Tensor) -> torch.Tensor:
     cols[0] -= 1
     cols[-1] -= 1
     inverse = (1.0 / (rows[:, None] * cols[None, :])).to(x.dtype)
+    if x.dtype != torch.float32:
+        # A bf16 product broadcast from (H, W) over channels_last is 4x slower here than one
+        # with the map laid out like x (same products, same values).
+        inverse = inverse.expand(1, c, h, w).contiguous(memory_format=torch.channels_last)
     return total.mul_(inverse)
-
-
-def _bn(x: torch.Tensor) -> torch.Tensor:
-    """BatchNorm2d in train mode with weight 1 and bias 0 (batch statistics, eps 1e-5)."""
-    return F.batch_norm(x, None, None, training=True, momentum=0.0, eps=1e-5)
-
-
-def _add_codes(acc: _Acc, x: torch.Tensor | None, shape: tuple[int, int, int], mult: int) -> None:
-    """Counts ``mult`` ReLU calls whose input is ``x`` (None: exactly zero) of ``shape``."""
-    n = math.prod(shape)
-    acc.units += mult * n
-    acc.calls += mult
-    if x is None:
-        acc.constant += mult * n
-        return
-    b = x.shape[0]
-    # channels_last: (B, H, W, C) is the contiguous order, so this reshape is a view.
-    codes = x.permute(0, 2, 3, 1).reshape(b, -1) > 0
-    if not codes.is_contiguous():
-        raise ScoringError("internal: codes are not contiguous")
-    update = int8_kernel_update(codes)
-    acc.kernel += update if mult == 1 else update * mult

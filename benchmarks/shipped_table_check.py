@@ -1,0 +1,92 @@
+"""Does the exact fast mode reproduce the shipped NB201 score table? A seeded sample of its rows.
+
+The table (``src/naswot/evaluation/_tables``) was made by ``naswot score --space nb201 --all
+--seed 1 --batch-size 128 --threads 1`` on CIFAR-10. This rescores a sample of its cells the same
+way (``naswot.scoring.score_one`` with the fast scorer, 1 thread) and counts cells whose score
+differs at all, and by more than 1e-3.
+
+    python benchmarks/shipped_table_check.py [--n-cells 200] [--precision fp32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from naswot._malloc import tune_malloc
+from naswot.data import load_batch
+from naswot.evaluation.scores import shipped_scores_path
+from naswot.fast import FastNB201
+from naswot.networks import build_nb201
+from naswot.proxies import Naswot
+from naswot.scoring import score_one
+from naswot.spaces import NasBench201Space
+
+DATA = (
+    Path(
+        os.environ.get("NASWOT_TEST_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+    )
+    / "cifar10-jpeg-yoongikim"
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n-cells", type=int, default=200)
+    parser.add_argument("--sample-seed", type=int, default=0)
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    tune_malloc()
+    path = shipped_scores_path()
+    meta = json.loads(Path(str(path).replace(".csv.gz", ".csv.meta.json")).read_text())
+    with gzip.open(path, "rt") as f:
+        rows = list(csv.DictReader(f))
+    batch = load_batch("cifar10", data_dir=DATA, batch_size=128, seed=meta["batch_seed"])
+    if batch.fingerprint != meta["batch_fingerprint"]:
+        raise SystemExit(f"batch {batch.fingerprint} is not the table's batch")
+    rng = np.random.default_rng(args.sample_seed)
+    sample = [rows[i] for i in rng.choice(len(rows), size=args.n_cells, replace=False)]
+    space = NasBench201Space()
+    fast = FastNB201(meta["variant"], precision=args.precision)
+    differ = over = status_differ = 0
+    worst = 0.0
+    for row in sample:
+        result, _ = score_one(
+            space.parse(row["arch"]),
+            space=space,
+            builder=build_nb201,
+            proxy=Naswot(meta["variant"]),
+            batch=batch,
+            seed=meta["seed"],
+            device=torch.device("cpu"),
+            fast=fast,
+        )
+        shipped = float(row["score"])
+        status_differ += result.status.value != row["status"]
+        score = -math.inf if result.score is None else result.score
+        if math.isfinite(shipped) and math.isfinite(score):
+            d = abs(score - shipped)
+            worst = max(worst, d)
+            differ += d > 0
+            over += d > 1e-3
+        else:
+            differ += score != shipped
+            over += score != shipped
+    print(
+        f"{args.n_cells} cells of {len(rows)} (sample seed {args.sample_seed}), precision "
+        f"{args.precision}: {differ} differ at all, {over} by more than 1e-3, max |diff| "
+        f"{worst:.2e}, statuses differing {status_differ}"
+    )
+
+
+if __name__ == "__main__":
+    main()
