@@ -136,11 +136,48 @@ def test_grasp_matches_finite_difference_hessian_gradient_product() -> None:
     assert score(Grasp(), mlp(), batch()) == pytest.approx(expected, rel=1e-3)
 
 
-def test_fisher_uses_each_images_own_loss_gradient() -> None:
+def test_fisher_per_channel_uses_each_images_own_loss_gradient() -> None:
     g = backprop(W1, W2, X, Y, mean=False)
     expected = 0.5 * ((g["z1"] * g["dz1"]) ** 2).mean(0).sum()
     expected += 0.5 * ((g["o"] * g["do"]) ** 2).mean(0).sum()
+    assert score(Fisher("per_channel"), mlp(), batch()) == pytest.approx(expected, rel=1e-5)
+
+
+def test_fisher_default_is_foresights_mean_loss_weighted_by_fan_in() -> None:
+    g = backprop(W1, W2, X, Y)  # the mean cross-entropy: gradients 1/N of each image's own
+    layer1 = 0.5 * ((g["z1"] * g["dz1"]) ** 2).mean(0).sum()
+    layer2 = 0.5 * ((g["o"] * g["do"]) ** 2).mean(0).sum()
+    expected = W1.shape[1] * layer1 + W2.shape[1] * layer2  # each channel copied over its fan-in
     assert score(Fisher(), mlp(), batch()) == pytest.approx(expected, rel=1e-5)
+    per_image = backprop(W1, W2, X, Y, mean=False)
+    n = X.shape[0]  # the reduction is a constant factor 1/N^2 per layer
+    assert layer1 == pytest.approx(
+        0.5 * ((per_image["z1"] * per_image["dz1"]) ** 2).mean(0).sum() / n**2
+    )
+
+
+class Hidden(nn.Module):
+    """Runs ``inner`` without making it a submodule, so no proxy hook sees its calls."""
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = [inner]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inner[0](x)
+
+
+def test_fisher_weights_a_convolution_by_c_in_k_k() -> None:
+    torch.manual_seed(0)
+    conv, head = nn.Conv2d(3, 4, 3, padding=1), nn.Linear(4 * 25, 3)
+    b = Batch(torch.randn(6, 3, 5, 5), targets=torch.tensor([0, 1, 2, 0, 1, 2]))
+    # each layer's per-channel Fisher alone (summed loss), scaled to the mean loss by 1/N^2
+    conv_only = nn.Sequential(conv, nn.Flatten(), Hidden(head))
+    head_only = nn.Sequential(Hidden(conv), nn.Flatten(), head)
+    f_conv, f_head = (score(Fisher("per_channel"), m, b) / 6**2 for m in (conv_only, head_only))
+    expected = 3 * 3 * 3 * f_conv + 4 * 25 * f_head
+    got = score(Fisher(), nn.Sequential(conv, nn.Flatten(), head), b)
+    assert got == pytest.approx(expected, rel=1e-5)
 
 
 def test_zico_splits_the_batch_in_two() -> None:
@@ -280,7 +317,32 @@ def test_meco_min_eigenvalue_of_channel_correlation() -> None:
     feature = np.array([w[c] @ positions + bias[c] for c in range(3)])  # (channel, position)
     expected = np.linalg.eigvalsh(np.corrcoef(feature))[0]
     assert expected > 1e-3  # the three channels are not collinear
-    assert score(Meco(seed=7), conv, Batch(x)) == pytest.approx(expected, abs=1e-6)
+    assert score(Meco("conv_noise", seed=7), conv, Batch(x)) == pytest.approx(expected, abs=1e-6)
+
+
+def _min_eig(feature: np.ndarray) -> float:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = np.nan_to_num(np.corrcoef(feature), nan=0.0)
+    return float(np.linalg.eigvalsh(corr)[0])
+
+
+def test_meco_default_hooks_every_module_on_the_first_image() -> None:
+    w = np.array([[1.0, 0.5, 0.0], [-2.0, 1.0, 0.5], [0.5, 0.5, -1.0]])
+    conv = nn.Conv2d(3, 3, 1, bias=False)
+    with torch.no_grad():
+        conv.weight.copy_(torch.tensor(w).reshape(3, 3, 1, 1))
+    model = nn.Sequential(conv, nn.ReLU())
+    x = torch.randn((5, 3, 3, 3), generator=torch.Generator().manual_seed(1))
+    positions = x[0].reshape(3, 9).numpy().astype(float)
+    conv_out = w @ positions
+    relu_out = np.maximum(conv_out, 0.0)
+    # the Sequential's output is the ReLU's: the authors' hook on named_modules() counts it twice
+    expected = _min_eig(conv_out) + 2 * _min_eig(relu_out)
+    assert score(Meco(), model, Batch(x)) == pytest.approx(expected, abs=1e-6)
+    other = x.clone()
+    other[1:] = 0.0  # only the first image is read
+    assert score(Meco(), model, Batch(other)) == pytest.approx(expected, abs=1e-6)
+    assert score(Meco("conv_noise"), model, Batch(x)) != pytest.approx(expected)
 
 
 class BnMlp(nn.Module):
@@ -295,46 +357,76 @@ class BnMlp(nn.Module):
         return self.fc2(self.act(self.bn(self.fc1(x))))
 
 
-def test_zen_score_formula() -> None:
+def _bn_features(inp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """BnMlp's features before the head (train-mode BN) and the BN input."""
+    z = inp @ W1.T + B1
+    return np.maximum((z - z.mean(0)) / np.sqrt(z.var(0) + 1e-5), 0), z
+
+
+def test_zen_batch_stats_formula() -> None:
     rng = np.random.default_rng(0)
     x, eps = rng.standard_normal((2, 6, 3))
-
-    def features(inp: np.ndarray) -> tuple[np.ndarray, float]:
-        z = inp @ W1.T + B1
-        var = z.var(0)
-        return np.maximum((z - z.mean(0)) / np.sqrt(var + 1e-5), 0), math.sqrt(var.mean())
-
-    f_x, sigma = features(x)
-    f_eps, _ = features(x + 0.01 * eps)
+    f_x, z = _bn_features(x)
+    f_eps, _ = _bn_features(x + 0.01 * eps)
+    sigma = math.sqrt(z.var(0).mean())
     expected = math.log(np.linalg.norm(f_x - f_eps, axis=1).mean()) + math.log(sigma)
     model = BnMlp().train()
+    got = zen_score(model, model, torch.tensor(x).float(), torch.tensor(eps).float(), running=False)
+    assert got == pytest.approx(expected, rel=1e-4)
+
+
+def test_zen_default_formula_l1_and_running_variance() -> None:
+    rng = np.random.default_rng(0)
+    x, eps = rng.standard_normal((2, 6, 3))
+    f_x, z_x = _bn_features(x)
+    f_eps, z_eps = _bn_features(x + 0.01 * eps)
+    # running variance after two train-mode passes from 1, momentum 0.1, unbiased batch variances
+    running = 0.9 * (0.9 * 1.0 + 0.1 * z_x.var(0, ddof=1)) + 0.1 * z_eps.var(0, ddof=1)
+    expected = math.log(np.abs(f_x - f_eps).sum(1).mean()) + 0.5 * math.log(running.mean())
+    model = BnMlp().train()
+    model(torch.randn(6, 3) * 5)  # statistics seen before are reset first
     got = zen_score(model, model, torch.tensor(x).float(), torch.tensor(eps).float())
     assert got == pytest.approx(expected, rel=1e-4)
 
 
-def test_zen_proxy_draws_weights_and_inputs_from_its_seed() -> None:
+def test_zen_dead_batchnorm_adds_log_0_9() -> None:
+    class Dead(BnMlp):
+        def __init__(self) -> None:
+            super().__init__()
+            self.dead = nn.BatchNorm1d(2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            self.dead(torch.zeros(len(x), 2))
+            return super().forward(x)
+
+    x, eps = torch.randn(2, 6, 3, generator=torch.Generator().manual_seed(0))
+    alive = BnMlp().train()
+    dead = Dead().train()
+    dead.load_state_dict(alive.state_dict(), strict=False)
+    expected = zen_score(alive, alive, x, eps) + math.log(0.9)
+    assert zen_score(dead, dead, x, eps) == pytest.approx(expected, rel=1e-6)
+    expected_batch = zen_score(alive, alive, x, eps, running=False)  # left out
+    assert zen_score(dead, dead, x, eps, running=False) == pytest.approx(expected_batch)
+
+
+@pytest.mark.parametrize("variant", ["default", "batch_stats"])
+def test_zen_proxy_draws_weights_then_inputs_from_one_generator(variant: str) -> None:
     model = BnMlp()
     before = {k: v.clone() for k, v in model.state_dict().items()}
     b = batch(np.zeros((6, 3)), None)
-    g = torch.Generator().manual_seed(3)
-    params = {}
-    for name, p in model.named_parameters():
-        owner = name.split(".")[0]
-        if owner in ("fc1", "fc2"):
-            params[name] = torch.randn(p.shape, generator=g) if "weight" in name else 0 * p
-        else:
-            params[name] = p.detach()
-    seed_x, seed_eps = torch.randint(0, 2**62, (2,), generator=g).tolist()
-    x = torch.randn((6, 3), generator=torch.Generator().manual_seed(seed_x))
-    eps = torch.randn((6, 3), generator=torch.Generator().manual_seed(seed_eps))
+    g = torch.Generator().manual_seed(3)  # as ZenNAS after torch.manual_seed(3)
     reference = BnMlp()
     with torch.no_grad():
-        for name, value in params.items():
-            reference.get_parameter(name).copy_(value)
-    expected = zen_score(reference.train(), reference, x, eps)
-    assert score(Zen(seed=3), model, b) == pytest.approx(expected, rel=1e-6)
-    assert score(Zen(seed=3), model, batch(np.ones((6, 3)), None)) == pytest.approx(expected)
-    assert score(Zen(seed=4), model, b) != pytest.approx(expected)
+        for layer in (reference.fc1, reference.fc2):
+            layer.weight.copy_(torch.randn(layer.weight.shape, generator=g))
+            layer.bias.zero_()
+    x, eps = torch.randn((6, 3), generator=g), torch.randn((6, 3), generator=g)
+    expected = zen_score(reference.train(), reference, x, eps, running=variant == "default")
+    assert score(Zen(variant, seed=3), model, b) == pytest.approx(expected, rel=1e-6)
+    assert score(Zen(variant, seed=3), model, batch(np.ones((6, 3)), None)) == pytest.approx(
+        expected
+    )
+    assert score(Zen(variant, seed=4), model, b) != pytest.approx(expected)
     for k, v in model.state_dict().items():
         assert torch.equal(v, before[k]), k
 
