@@ -31,9 +31,9 @@ def add_scoring_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--proxy",
-        default="naswot",
-        help="proxy, or a comma-separated list for `score` (default: naswot; see "
-        "`naswot list proxies`)",
+        default=None,
+        help="proxy, or a comma-separated list for `score` (default: naswot, or the members "
+        "of --ensemble; see `naswot list proxies`)",
     )
     p.add_argument(
         "--variant",
@@ -115,8 +115,9 @@ def add_ensemble_option(p: argparse.ArgumentParser) -> None:
         "--ensemble",
         action="append",
         default=None,
-        metavar="METHOD:A+B+...",
-        help="combine proxies by rank (methods rank_sum, vote, log_rank), e.g. "
-        "log_rank:naswot+zico+flops; the members must be in --proxy (repeatable). Ensemble "
-        "scores are ranks within the architectures scored together.",
+        metavar="NAME|METHOD:A+B+...",
+        help="combine proxies by rank: a named ensemble (`naswot list ensembles`: az_nas, "
+        "vkdnw_agg, recommended) or METHOD:A+B (methods rank_sum, vote, log_rank), e.g. "
+        "log_rank:naswot+zico+flops; its members are scored too, --proxy is not needed "
+        "(repeatable). Ensemble scores are ranks within the architectures scored together.",
     )

@@ -59,8 +59,7 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
 def run(args: argparse.Namespace) -> int:
     """Runs the search and prints the chosen architecture of each run."""
     space, builder = _common.resolve_space(args.space)
-    proxies = _common.resolve_proxies(args.proxy, args.variant)
-    specs = _common.resolve_ensembles(args.ensemble, proxies)
+    proxies, specs = _common.resolve_scoring(args.proxy, args.variant, args.ensemble)
     if len(specs) > 1:
         raise InvalidParameterError("search takes one --ensemble.")
     if len(proxies) > 1 and not specs:

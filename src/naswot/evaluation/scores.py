@@ -13,8 +13,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from naswot.ensembles import EnsembleSpec
 from naswot.exceptions import ArchParseError, BenchmarkError, InvalidParameterError
-from naswot.proxies.ensemble import EnsembleSpec
 from naswot.spaces import SearchSpace
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "ensemble_table",
     "load_scores",
     "row_label",
+    "score_labels",
     "shipped_scores_path",
 ]
 
@@ -65,6 +66,33 @@ def row_label(proxy: str | None, variant: str | None) -> str:
     return proxy if variant in (None, "", "default") else f"{proxy}:{variant}"
 
 
+def score_labels(path: Path | str | None) -> set[str]:
+    """The labels of the proxies (and ensembles) whose rows a score CSV holds (:func:`row_label`).
+
+    Raises:
+        BenchmarkError: if the file is missing or not (gzipped) text.
+    """
+    path = shipped_scores_path() if path is None else Path(path)
+    reader = csv.DictReader(io.StringIO(_read_text(path)))
+    return {row_label(row.get("proxy"), row.get("variant")) for row in reader}
+
+
+def _read_text(path: Path) -> str:
+    if not path.is_file():
+        raise BenchmarkError(
+            f"Score file {path} not found; make one with `naswot score ... --out FILE.csv`."
+        )
+    raw = path.read_bytes()
+    try:
+        text = gzip.decompress(raw).decode() if path.suffix == ".gz" else raw.decode()
+    except (OSError, EOFError, UnicodeDecodeError) as e:  # gzip: BadGzipFile, truncated
+        raise BenchmarkError(
+            f"{path} is not a text score CSV{' (gzip)' if path.suffix == '.gz' else ''} "
+            f"({type(e).__name__}: {e}); make one with `naswot score ... --out FILE.csv`."
+        ) from None
+    return text
+
+
 def load_scores(
     path: Path | str | None, space: SearchSpace[Any], *, proxy: str | None = None
 ) -> ScoreTable:
@@ -82,18 +110,7 @@ def load_scores(
             architecture appears with two different scores.
     """
     path = shipped_scores_path() if path is None else Path(path)
-    if not path.is_file():
-        raise BenchmarkError(
-            f"Score file {path} not found; make one with `naswot score ... --out FILE.csv`."
-        )
-    raw = path.read_bytes()
-    try:
-        text = gzip.decompress(raw).decode() if path.suffix == ".gz" else raw.decode()
-    except (OSError, EOFError, UnicodeDecodeError) as e:  # gzip: BadGzipFile, truncated
-        raise BenchmarkError(
-            f"{path} is not a text score CSV{' (gzip)' if path.suffix == '.gz' else ''} "
-            f"({type(e).__name__}: {e}); make one with `naswot score ... --out FILE.csv`."
-        ) from None
+    text = _read_text(path)
     reader = csv.DictReader(io.StringIO(text))
     fields = reader.fieldnames or []
     for column in ("arch", "score"):
