@@ -89,15 +89,18 @@ def ndcg(scores: NDArray[np.float64], accuracy: NDArray[np.float64], k: int = ND
     exponential gain makes the metric about the very top: 1 means the k best-scored cells are
     the k most accurate, in order. ``k`` larger than the number of cells means all of them.
     Accuracies must be in percent, as the benchmarks give them (the gain is not scale-free).
-    The gains are computed as ``(2^a - 1) 2^-max(a)``, the same ratio without overflow.
     """
     scores = np.asarray(scores, dtype=np.float64)
     accuracy = np.asarray(accuracy, dtype=np.float64)
     if k < 1:
         raise InvalidParameterError(f"The 'k' parameter of ndcg must be >= 1. Got {k!r} instead.")
     k = min(k, len(scores))
-    top = np.max(accuracy)
-    gain = np.exp2(accuracy - top) - np.exp2(-top)  # 2^a - 1, scaled by 2^-max (cancels)
+    with np.errstate(over="ignore"):
+        gain = np.expm1(accuracy * math.log(2.0))  # 2^a - 1, exact for small a too
+    if not np.isfinite(gain).all():
+        raise InvalidParameterError(
+            "nDCG's gain 2^acc - 1 overflows: accuracies must be in percent (at most 1023)."
+        )
     discount = 1.0 / np.log2(np.arange(2, k + 2))
     order = np.argsort(-scores, kind="stable")[:k]
     ideal = np.sort(gain)[::-1][:k]

@@ -8,6 +8,7 @@ was read in the authors' code, ondratybl/VKDNW (``NB201/ZeroShotProxy/compute_vk
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import ClassVar
 
@@ -171,13 +172,14 @@ def _jacobian(
     bound memory) and the chosen entries read from them: as fast as differentiating w.r.t. the
     single entries, since reverse mode computes each tensor's gradient anyway.
     """
-    buffers = dict(model.named_buffers())  # eval mode: BatchNorm reads, never updates, them
+    net = _with_frozen_norms(model)
+    buffers = dict(net.named_buffers())
     chosen = {n: params[n] for n in names}
 
     def logits(
         sub: dict[str, torch.Tensor], image: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        out = first_tensor(functional_call(model, ({**params, **sub}, buffers), (image[None],)))[0]
+        out = first_tensor(functional_call(net, ({**params, **sub}, buffers), (image[None],)))[0]
         if out.dim() != 1:
             raise ScoringError(f"vkdnw needs logits of shape (B, C); got {tuple(out.shape)}.")
         return out, out.detach()
@@ -185,3 +187,42 @@ def _jacobian(
     jac, out = vmap(jacrev(logits, has_aux=True), in_dims=(None, 0), chunk_size=_CHUNK)(chosen, x)
     columns = [jac[n].flatten(2)[:, :, i] for n, i in zip(names, picks, strict=True)]
     return torch.stack(columns, dim=2), out
+
+
+class _FrozenNorm(nn.Module):
+    """Eval-mode BatchNorm as plain tensor operations (``vmap`` batches them quickly).
+
+    Keeps the names of the BatchNorm's parameters and statistics, so a parameter dict of the
+    original network applies to it unchanged.
+    """
+
+    running_mean: torch.Tensor
+    running_var: torch.Tensor
+
+    def __init__(self, norm: nn.modules.batchnorm._BatchNorm) -> None:
+        super().__init__()
+        self.weight = norm.weight
+        self.bias = norm.bias
+        self.register_buffer("running_mean", norm.running_mean)
+        self.register_buffer("running_var", norm.running_var)
+        self.eps = norm.eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shape = (1, -1) + (1,) * (x.dim() - 2)
+        mean, var = self.running_mean.view(shape), self.running_var.view(shape)
+        y = (x - mean) * torch.rsqrt(var + self.eps)
+        if self.weight is not None:
+            y = y * self.weight.view(shape)
+        if self.bias is not None:
+            y = y + self.bias.view(shape)
+        return y
+
+
+def _with_frozen_norms(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` whose BatchNorms with running statistics are :class:`_FrozenNorm`."""
+    net = copy.deepcopy(model)
+    for name, module in list(net.named_modules()):
+        if isinstance(module, nn.modules.batchnorm._BatchNorm) and module.running_mean is not None:
+            parent, _, leaf = name.rpartition(".")
+            setattr(net.get_submodule(parent), leaf, _FrozenNorm(module))
+    return net
