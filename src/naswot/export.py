@@ -54,16 +54,23 @@ CARD = "card.json"
 
 
 def resolve(space: SearchSpace[Any] | str) -> tuple[SearchSpace[Any], NetworkBuilder]:
-    """The space and its builder, from a space object or a name (``nb201``, ``module:attr``)."""
-    from naswot.networks import NETWORKS  # noqa: F401 - registers the builders
-    from naswot.spaces.custom import resolve_space
+    """The space and its builder, from a space object or a name (``nb201``, ``module:attr``).
+
+    Raises:
+        UnknownNameError: for an unknown registered name (with the choices) or module.
+    """
+    from naswot.networks import NETWORKS
+    from naswot.spaces import SPACES
+    from naswot.spaces.custom import load_custom_space
 
     if isinstance(space, str):
-        return resolve_space(space)
+        if ":" in space:
+            return load_custom_space(space)
+        return SPACES.get(space), NETWORKS.get(space)
     builder = getattr(space, "build", None)
     if callable(builder):  # a custom space carries its builder
         return space, builder
-    return space, resolve_space(space.name)[1]
+    return space, NETWORKS.get(space.name)
 
 
 def build(

@@ -70,14 +70,27 @@ def test_score_writes_ensemble_rows_that_evaluate_reads(
     assert made_by_score["n"] == 6
     code, _, err = run(capsys, *base, "--proxy", "zico")
     assert code == 1 and "no rows of proxy 'zico'" in err
+    assert made_by_score["ndcg"]["k"] == 6 and 0 < made_by_score["ndcg"]["value"] <= 1
+    code, text, _ = run(capsys, *base, "--proxy", "flops")
+    assert code == 0 and "nDCG@6" in text and "top 10% precision" in text
+    # a named ensemble whose members the file lacks says which
+    code, _, err = run(capsys, *base, "--ensemble", "az_nas")
+    assert code == 1 and "az_expressivity, az_progressivity, az_trainability, az_complexity" in err
+    assert "lacks" in err
 
 
-def test_score_ensemble_members_must_be_scored(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(
+def test_score_ensemble_adds_its_members_to_the_proxies(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = run(
         capsys, "score", "--sample", "2", "--proxy", "naswot", "--ensemble",
-        "rank_sum:naswot+zico", "--no-store",
+        "rank_sum:naswot+flops", "--no-store", "--dataset", "noise", "--batch-size", "8",
+        "--quiet",
     )  # fmt: skip
-    assert code == 1 and "needs zico in --proxy" in err
+    assert code == 0
+    rows = out.strip().splitlines()[1:]
+    assert len(rows) == 2 * 3  # naswot, flops (added), the ensemble
+    assert sum(" flops " in r for r in rows) == 2
     code, _, err = run(capsys, "score", "--sample", "2", "--proxy", "naswot,naswot:default")
     assert code == 1 and "more than once" in err
     code, _, err = run(capsys, "score", "--sample", "2", "--proxy", "naswot:nope", "--no-store")
@@ -120,6 +133,8 @@ def test_leaderboard_resumes_through_the_store(
     # the second run scores nothing: every row comes from the store, same table
     code, second, _ = run(capsys, *argv, "--ensemble", "rank_sum:naswot+flops")
     assert code == 0 and second == first
+    assert "nDCG@6 C10" in first and "P@10% C10" in first
+    assert all(0 <= r["ndcg"]["cifar10"] <= 1 and r["ndcg_k"] == 6 for r in meta["rows"])
     code, third, _ = run(capsys, *argv, "--baseline", "naswot", "--failed", "omit")
     assert code == 0 and "Δρ C10" in third and "`naswot` |" in third
     code, _, err = run(
@@ -173,7 +188,7 @@ def test_variant_applies_to_every_bare_proxy_that_has_it() -> None:
 
 def test_an_ensemble_of_failures_is_an_error_row() -> None:
     from naswot.cli._common import ensemble_records
-    from naswot.proxies.ensemble import EnsembleSpec
+    from naswot.ensembles import EnsembleSpec
     from naswot.scoring import ScoreRecord
 
     def rec(arch: str, score: float | None) -> ScoreRecord:
@@ -188,3 +203,24 @@ def test_an_ensemble_of_failures_is_an_error_row() -> None:
     assert [r.status for r in rows] == ["ok", "error", "ok"]
     assert rows[1].score is None and rows[1].error
     assert rows[2].score is not None and rows[0].score is not None and rows[2].score > rows[0].score
+
+
+def test_list_ensembles(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "list", "ensembles")
+    assert code == 0 and out.split() == ["az_nas", "recommended", "vkdnw_agg"]
+    code, out, _ = run(capsys, "list", "ensembles", "--json")
+    entries = {e["name"]: e for e in json.loads(out)}
+    assert entries["vkdnw_agg"]["method"] == "log_rank"
+    assert "vkdnw:single" in entries["vkdnw_agg"]["members"]
+
+
+def test_a_named_ensemble_brings_its_members_without_proxy() -> None:
+    from naswot.cli._common import proxy_label, resolve_scoring
+
+    proxies, specs = resolve_scoring(None, "default", ["az_nas"])
+    assert [proxy_label(p) for p in proxies] == list(specs[0].members)
+    proxies, specs = resolve_scoring("naswot,flops", "default", ["vkdnw_agg", "recommended"])
+    labels = [proxy_label(p) for p in proxies]
+    assert labels[:2] == ["naswot", "flops"] and "vkdnw:single" in labels and "zico" in labels
+    assert len(labels) == len(set(labels))
+    assert [proxy_label(p) for p in resolve_scoring(None, "default", None)[0]] == ["naswot"]

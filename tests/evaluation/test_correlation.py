@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from naswot.evaluation import correlate, top_k_precision
+from naswot.evaluation import correlate, ndcg, top_k_precision
 from naswot.exceptions import InvalidParameterError
 
 pairs = st.integers(3, 60).flatmap(
@@ -57,3 +57,31 @@ def test_invalid_input() -> None:
         correlate(np.array([1.0, np.nan, 2.0]), np.array([1.0, 2.0, 3.0]))
     with pytest.raises(InvalidParameterError, match="at least 3"):
         correlate(np.array([1.0, 2.0]), np.array([1.0, 2.0]))
+
+
+def test_ndcg_by_hand() -> None:
+    acc = np.array([1.0, 2.0, 3.0])  # gains 2^a - 1 = 1, 3, 7
+    worst_first = np.array([3.0, 2.0, 1.0])
+    dcg = 1 + 3 / math.log2(3) + 7 / 2
+    idcg = 7 + 3 / math.log2(3) + 1 / 2
+    assert ndcg(worst_first, acc, k=3) == pytest.approx(dcg / idcg)
+    assert ndcg(worst_first, acc, k=1) == pytest.approx(1 / 7)
+    assert ndcg(-worst_first, acc, k=1000) == pytest.approx(1.0)  # k capped at n
+
+
+@given(st.lists(st.floats(0, 100), min_size=3, max_size=30), st.integers(1, 40))
+@settings(max_examples=50, deadline=None)
+def test_ndcg_is_in_0_1_and_1_for_the_accuracy_itself(acc: list[float], k: int) -> None:
+    a = np.array(acc)
+    scores = np.random.default_rng(0).normal(size=len(a))
+    value = ndcg(scores, a, k)
+    assert math.isnan(value) or 0.0 <= value <= 1.0 + 1e-12
+    if a.max() > 0:
+        assert ndcg(a, a, k) == pytest.approx(1.0)
+
+
+def test_ndcg_does_not_overflow_on_percent_accuracies() -> None:
+    acc = np.array([94.0, 93.0, 10.0, 90.0])
+    assert 0 < ndcg(np.array([0.0, 1.0, 2.0, 3.0]), acc, k=2) < 1
+    report = correlate(np.array([4.0, 3.0, 1.0, 2.0]), acc, n_bootstrap=0, ndcg_k=2)
+    assert report.ndcg_k == 2 and report.ndcg == pytest.approx(1.0)

@@ -3,9 +3,9 @@ import math
 import numpy as np
 import pytest
 
+from naswot.ensembles import EnsembleSpec
 from naswot.evaluation.leaderboard import leaderboard, render_markdown
 from naswot.exceptions import InvalidParameterError
-from naswot.proxies.ensemble import EnsembleSpec
 
 ACC = np.arange(20, dtype=np.float64)  # cell i has accuracy i
 
@@ -70,7 +70,7 @@ def test_ensemble_rows_combine_members_and_sum_their_time() -> None:
     assert rows[2].members == ("a", "b")
     md = render_markdown(rows, n_search=4)
     assert "`rank_sum:a+b`" in md and "search N=4 C10" in md and "τ C10" in md
-    assert md.count("\n") == 2 * (2 + len(rows)) + 1
+    assert md.count("\n") == 3 * (2 + len(rows)) + 2  # correlations, search, top of the ranking
 
 
 def test_bad_inputs_are_refused() -> None:

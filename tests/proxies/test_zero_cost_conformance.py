@@ -9,7 +9,17 @@ from torch import nn
 from naswot.data import Batch
 from naswot.networks import build_nb201
 from naswot.networks.nasbench201 import NB201Network
-from naswot.proxies import PROXIES, Meco, Naswot, Proxy, ProxyClass, Status, Zen
+from naswot.proxies import (
+    PROXIES,
+    AzTrainability,
+    Meco,
+    Naswot,
+    Proxy,
+    ProxyClass,
+    Status,
+    Vkdnw,
+    Zen,
+)
 from naswot.spaces import parse_arch
 from naswot.testing import check_proxy
 
@@ -20,7 +30,8 @@ PAIRS = [(name, v) for name in PROXIES.names() for v in PROXIES.get(name).varian
 EXPECTED = {
     "naswot", "jacob_cov", "params", "flops", "synflow", "snip", "grasp", "fisher", "grad_norm",
     "l2_norm", "plain", "epe_nas", "zen", "zico", "meco", "swap", "epsinas", "ntk",
-    "linear_regions",
+    "linear_regions", "az_expressivity", "az_progressivity", "az_trainability", "az_complexity",
+    "vkdnw",
 }  # fmt: skip
 
 
@@ -75,7 +86,14 @@ def test_proxy_conforms_on_a_tiny_nb201_network(name: str, variant: str) -> None
 
 
 @pytest.mark.parametrize(
-    "proxy", [Zen(seed=1), Meco("conv_noise", seed=1), Naswot("noise", seed=1)]
+    "proxy",
+    [
+        Zen(seed=1),
+        Meco("conv_noise", seed=1),
+        Naswot("noise", seed=1),
+        AzTrainability(seed=1),
+        Vkdnw(seed=1),
+    ],
 )
 def test_seeded_proxies_depend_on_their_seed_only(proxy: Proxy) -> None:
     factory = PROXIES.get(proxy.name)

@@ -106,7 +106,7 @@ def test_malformed_architecture(
     ("option", "value", "message"),
     [
         ("--space", "nb20", "Unknown space 'nb20'. Choices: nats-sss, nb101, nb201"),
-        ("--proxy", "nasowt", "Unknown proxy 'nasowt'. Choices: epe_nas"),
+        ("--proxy", "nasowt", "Unknown proxy 'nasowt'. Choices: az_complexity, az_expressivity"),
         ("--dataset", "cifar-10", "Unknown dataset 'cifar-10'. Choices: cifar10, cifar100"),
         ("--variant", "oficial", "Unknown variant 'oficial' of proxy 'naswot'. Choices: default"),
     ],
@@ -428,13 +428,15 @@ def test_leaderboard_with_zero_cells(capsys: pytest.CaptureFixture[str], tmp_pat
 
 
 @pytest.mark.parametrize("command", ["score", "search", "leaderboard"])
-def test_ensemble_member_not_in_proxy(
+def test_ensemble_member_that_is_no_proxy(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, command: str
 ) -> None:
+    # members are added to --proxy, so an unknown member is an unknown proxy
     what = {"score": ["--arch", A], "search": ["--n-samples", "3"], "leaderboard": []}[command]
     bench = ["--benchmark", str(tmp_path / "b.csv")] if command == "leaderboard" else []
     line = fails(capsys, command, *what, *bench, "--proxy", "naswot", "--ensemble",
-                 "rank_sum:naswot+zico", "--no-store", "--quiet")  # fmt: skip
-    assert line == (
-        "naswot: error: Ensemble 'rank_sum:naswot+zico' needs zico in --proxy (given: naswot)."
-    )
+                 "rank_sum:naswot+zicoo", "--no-store", "--quiet")  # fmt: skip
+    assert line.startswith("naswot: error: Unknown proxy 'zicoo'.")
+    assert line.endswith("Did you mean 'zico'?")
+    line = fails(capsys, command, *what, *bench, "--ensemble", "az_naz", "--no-store", "--quiet")
+    assert "Unknown ensemble 'az_naz'" in line and "Did you mean 'az_nas'?" in line

@@ -15,12 +15,7 @@ from naswot.exceptions import ArchParseError, InvalidParameterError, UnknownName
 from naswot.proxies import Naswot
 from naswot.scoring import score_architectures
 from naswot.spaces import EnumerableSpace, MutableSpace, NasBench201Space
-from naswot.spaces.custom import (
-    CustomSpace,
-    EnumerableCustomSpace,
-    load_custom_space,
-    resolve_space,
-)
+from naswot.spaces.custom import CustomSpace, EnumerableCustomSpace, load_custom_space
 from naswot.testing import check_space
 
 REPO = Path(__file__).resolve().parents[2]
@@ -131,7 +126,6 @@ def test_space_and_builder_pickle_by_name(in_repo: None) -> None:
 def test_cli_command_from_the_docs(
     in_repo: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(_common, "resolve_space", resolve_space)
     argv = ["score", "--space", EXAMPLE, "--sample", "5", "--dataset", "noise", "--no-store"]
     assert main([*argv, "--batch-size", "16", "--quiet"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
@@ -176,6 +170,7 @@ def test_bad_targets_are_reported(user_module: str) -> None:
 
 
 def test_resolve_space_takes_registry_names_and_module_strings(in_repo: None) -> None:
+    resolve_space = _common.resolve_space  # the CLI's: registered names, then module:attribute
     space, builder = resolve_space("nb201")
     assert isinstance(space, NasBench201Space) and callable(builder)
     assert resolve_space(EXAMPLE)[0].name == "my-widths"

@@ -33,11 +33,13 @@ from naswot.cli._proxies import (
     resolve_ensembles,
     resolve_proxies,
     resolve_proxy,
+    resolve_scoring,
 )
 from naswot.cli._signals import stop_on_signals
 from naswot.data import Batch, default_data_dir, find_dataset, load_batch
 from naswot.data.shapes import DATASET_CLASSES
 from naswot.exceptions import Interrupted, InvalidParameterError, NaswotError
+from naswot.export import resolve
 from naswot.fast import FAST_SCORERS, FastScorer
 from naswot.networks import NetworkBuilder
 from naswot.parallel import ScoringJob
@@ -46,7 +48,6 @@ from naswot.proxies import Naswot, Proxy
 from naswot.proxies.ensemble import EnsembleSpec
 from naswot.scoring import ScoreRecord
 from naswot.spaces import EnumerableSpace, SearchSpace
-from naswot.spaces.custom import resolve_space as custom_resolve_space
 from naswot.store import ResultStore, default_store_path
 
 # The option builders, proxy resolution and Ctrl-C handling live in _options, _proxies and
@@ -75,6 +76,7 @@ __all__ = [
     "resolve_fast",
     "resolve_proxies",
     "resolve_proxy",
+    "resolve_scoring",
     "resolve_space",
     "score_pool",
     "scoring_jobs",
@@ -86,8 +88,16 @@ __all__ = [
 
 
 def resolve_space(name: str) -> tuple[SearchSpace[Any], NetworkBuilder]:
-    """The space and builder registered under ``name``, or of a ``module:attribute`` spec."""
-    return custom_resolve_space(name)
+    """The space and network builder of a registered name or of a ``module:attribute`` string.
+
+    Args:
+        name: a name of ``naswot.spaces.SPACES`` (e.g. ``nb201``) or a custom space spec
+            (:func:`naswot.spaces.custom.load_custom_space`).
+
+    Raises:
+        UnknownNameError: for an unknown registered name (with the choices) or module.
+    """
+    return resolve(name)
 
 
 def resolve_fast(

@@ -11,15 +11,17 @@ import numpy as np
 
 from naswot.benchmarks import load_table
 from naswot.cli import _common
+from naswot.ensembles import resolve_ensemble
 from naswot.evaluation import (
+    NDCG_K,
     ScoreTable,
     accuracy_column,
     correlate,
     ensemble_table,
     load_scores,
+    score_labels,
 )
 from naswot.exceptions import InvalidParameterError
-from naswot.proxies.ensemble import EnsembleSpec
 
 
 def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAction
@@ -28,8 +30,8 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
         "evaluate",
         help="rank correlation of scores with benchmark accuracy",
         description="Kendall tau and Spearman rho (with 95 % bootstrap intervals, 1,000 "
-        "resamples by default) and top-k "
-        "precision of a score table against a benchmark. -inf scores rank lowest; "
+        "resamples by default), top-k precision and nDCG@k (VKDNW's gain 2^acc - 1, k = 1000) "
+        "of a score table against a benchmark. -inf scores rank lowest; "
         "failed cells and cells the benchmark lacks are counted, not used.",
     )
     p.add_argument(
@@ -54,9 +56,10 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
     p.add_argument(
         "--ensemble",
         default=None,
-        metavar="METHOD:A+B+...",
-        help="combine proxies of the score file (methods rank_sum, vote, log_rank), e.g. "
-        "log_rank:naswot+zico+flops",
+        metavar="NAME|METHOD:A+B+...",
+        help="combine proxies of the score file: a name from `naswot list ensembles` "
+        "(az_nas, vkdnw_agg, recommended) or METHOD:A+B (methods rank_sum, vote, log_rank), "
+        "e.g. log_rank:naswot+zico+flops",
     )
     p.add_argument("--space", default="nb201", help="search space (default: nb201)")
     p.add_argument(
@@ -89,6 +92,13 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
         type=_common.count_int,
         default=1000,
         help="bootstrap resamples of the intervals (default: 1000; 0: no intervals)",
+    )
+    p.add_argument(
+        "--ndcg-k",
+        type=_common.positive_int,
+        default=NDCG_K,
+        metavar="K",
+        help=f"cut-off of nDCG (default: {NDCG_K}, VKDNW's; capped at the number of cells)",
     )
     p.add_argument("--json", action="store_true", help="print JSON (default: text)")
     p.set_defaults(run=run)
@@ -130,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
         n_missing=missing,
         n_bootstrap=args.n_bootstrap,
         seed=args.seed,
+        ndcg_k=args.ndcg_k,
     )
     info = {
         "scores": str(scores.path),
@@ -143,6 +154,12 @@ def run(args: argparse.Namespace) -> int:
         "kendall_tau": report.kendall_tau.as_json(),
         "spearman_rho": report.spearman_rho.as_json(),
         "top_k_precision": {f"{int(k * 100)}%": v for k, v in report.top_k.items()},
+        "ndcg": {
+            "value": report.ndcg,
+            "k": report.ndcg_k,
+            "gain": "2^acc - 1 (acc in %)",
+            "discount": "1/log2(i+1)",
+        },
         "n_bootstrap": args.n_bootstrap,
         "seed": args.seed,
     }
@@ -167,6 +184,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{name:<13} {ci['value']:.3f}{interval}")
     for k, v in report.top_k.items():
         print(f"top {int(k * 100):>2}% precision {v:.3f}")
+    print(f"nDCG@{report.ndcg_k:<8} {report.ndcg:.3f}  (gain 2^acc - 1, discount 1/log2(i+1))")
     return 0
 
 
@@ -176,6 +194,14 @@ def _load(args: argparse.Namespace, space: Any) -> ScoreTable:  # Any: SearchSpa
         return load_scores(args.scores, space, proxy=args.proxy)
     if args.proxy is not None:
         raise InvalidParameterError("--proxy and --ensemble exclude each other.")
-    spec = EnsembleSpec.parse(args.ensemble)
+    spec = resolve_ensemble(args.ensemble)
+    held = score_labels(args.scores)
+    missing = [m for m in spec.members if m not in held]
+    if missing:
+        raise InvalidParameterError(
+            f"The ensemble {spec.label!r} ({spec.spec}) needs {', '.join(missing)}, which "
+            f"the score file lacks (it holds: {', '.join(sorted(held)) or 'nothing'}); score "
+            f"them with `naswot score --ensemble {spec.label} ...`."
+        )
     tables = {m: load_scores(args.scores, space, proxy=m) for m in spec.members}
     return ensemble_table(tables, spec)

@@ -13,19 +13,22 @@ import numpy as np
 from naswot._io import atomic_write
 from naswot.benchmarks import load_table
 from naswot.cli import _common
-from naswot.evaluation import accuracy_column
+from naswot.ensembles import resolve_ensemble
+from naswot.evaluation import NDCG_K, accuracy_column
 from naswot.evaluation.leaderboard import LeaderboardRow, leaderboard, render_markdown
 from naswot.evaluation.targets import EVAL_DATASETS
 from naswot.exceptions import InvalidParameterError
-from naswot.proxies.ensemble import EnsembleSpec
 
 DEFAULT_ENSEMBLES = (
+    "az_nas",
+    "vkdnw_agg",
     "vote:synflow+jacob_cov+snip",
     "rank_sum:naswot+zico+flops",
     "log_rank:naswot+zico+flops",
     "log_rank:naswot+synflow+zico+flops",
 )
-"""Foresight's vote, and NASWOT + ZiCo + FLOPs (PEERS.md §9.3) by rank sum and AZ-NAS log-rank."""
+"""The named AZ-NAS and VKDNW_agg ensembles, foresight's vote, and NASWOT + ZiCo + FLOPs
+(PEERS.md §9.3) by rank sum and AZ-NAS log-rank; a row only when all its members are scored."""
 
 
 def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAction
@@ -55,9 +58,11 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
         "--ensemble",
         action="append",
         default=None,
-        metavar="METHOD:A+B+...",
-        help="an ensemble row (repeatable; methods rank_sum, vote, log_rank); default: "
-        + ", ".join(DEFAULT_ENSEMBLES),
+        metavar="NAME|METHOD:A+B+...",
+        help="an ensemble row: a name from `naswot list ensembles` or METHOD:A+B (methods "
+        "rank_sum, vote, log_rank); its members are scored too (repeatable); default: those of "
+        + ", ".join(DEFAULT_ENSEMBLES)
+        + " whose members are all in --proxy",
     )
     p.add_argument(
         "--split", choices=["test", "val"], default="test", help="accuracy split (default: test)"
@@ -96,6 +101,13 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
         help="bootstrap resamples of the intervals (default: 1000)",
     )
     p.add_argument(
+        "--ndcg-k",
+        type=_common.positive_int,
+        default=NDCG_K,
+        metavar="K",
+        help=f"cut-off of nDCG (default: {NDCG_K}, VKDNW's; capped at the pool's size)",
+    )
+    p.add_argument(
         "--out",
         type=Path,
         default=None,
@@ -109,12 +121,10 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     _common.check_outputs(args, args.out, args.benchmark)
     space, builder = _common.resolve_space(args.space)
-    proxies = _common.resolve_proxies(args.proxy, args.variant)
+    proxies, specs = _common.resolve_scoring(args.proxy, args.variant, args.ensemble)
     labels = [_common.proxy_label(p) for p in proxies]
-    if args.ensemble:
-        specs = _common.resolve_ensembles(args.ensemble, proxies)
-    else:  # the defaults whose members are all scored
-        defaults = [EnsembleSpec.parse(s) for s in DEFAULT_ENSEMBLES]
+    if not args.ensemble:  # the defaults whose members are all scored
+        defaults = [resolve_ensemble(s) for s in DEFAULT_ENSEMBLES]
         specs = [s for s in defaults if all(m in labels for m in s.members)]
     table = load_table(args.benchmark, space)
     columns = {d: accuracy_column(d, args.split) for d in EVAL_DATASETS}
@@ -166,6 +176,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         failed=args.failed,
         baseline=args.baseline,
+        ndcg_k=args.ndcg_k,
     )
     markdown = render_markdown(rows, n_search=args.n_search)
     print(markdown, end="")
@@ -190,6 +201,8 @@ def run(args: argparse.Namespace) -> int:
             "benchmark": str(table.path),
             "proxies": labels,
             "ensembles": [s.label for s in specs],
+            "ensemble_members": {s.label: [s.method, *s.members] for s in specs},
+            "ndcg": {"k": args.ndcg_k, "gain": "2^acc - 1 (acc in %)", "discount": "1/log2(i+1)"},
             "n_search": args.n_search,
             "n_runs": args.n_runs,
             "n_bootstrap": args.n_bootstrap,
@@ -222,4 +235,8 @@ def _row_json(row: LeaderboardRow) -> dict[str, Any]:
         "rho_params": num(row.rho_params),
         "seconds_per_cell": num(row.seconds_per_cell),
         "delta_rho": {d: ci.as_json() for d, ci in row.delta_rho.items()},
+        "ndcg": {d: num(v) for d, v in row.ndcg.items()},
+        "ndcg_k": row.ndcg_k,
+        "precision": {d: num(v) for d, v in row.precision.items()},
+        "precision_fraction": row.precision_fraction,
     }

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from naswot.data import DATASETS
+from naswot.ensembles import NAMED_ENSEMBLES
 from naswot.proxies import PROXIES
 from naswot.spaces import SPACES
 
@@ -25,17 +26,20 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
     """Adds the ``list`` command."""
     p = commands.add_parser(
         "list",
-        help="list registered spaces, proxies, variants or datasets",
+        help="list registered spaces, proxies, variants, datasets or ensembles",
         description="Print the registered names, one per line (--json: with one-line "
-        "descriptions).",
+        "descriptions; ensembles also with their method and members).",
     )
     p.add_argument(
-        "what", choices=["spaces", "proxies", "variants", "datasets"], help="what to list"
+        "what",
+        choices=["spaces", "proxies", "variants", "datasets", "ensembles"],
+        help="what to list",
     )
     p.add_argument(
         "--json",
         action="store_true",
-        help="print a JSON list of {name, description} objects (default: names, one per line)",
+        help="print a JSON list of {name, description} objects (ensembles: with method, "
+        "members and spec) (default: names, one per line)",
     )
     p.set_defaults(run=run)
 
@@ -46,7 +50,7 @@ def _summary(obj: object) -> str:
     return doc.strip().splitlines()[0] if doc.strip() else ""
 
 
-def entries(what: str) -> list[dict[str, str]]:
+def entries(what: str) -> list[dict[str, Any]]:
     """The names of ``what`` with one-line descriptions."""
     if what == "spaces":
         return [{"name": n, "description": _summary(SPACES.get(n))} for n in SPACES.names()]
@@ -57,6 +61,17 @@ def entries(what: str) -> list[dict[str, str]]:
             {"name": f"{p} {v}", "proxy": p, "variant": v, "description": _summary(PROXIES.get(p))}
             for p in PROXIES.names()
             for v in PROXIES.get(p).variants
+        ]
+    if what == "ensembles":
+        return [
+            {
+                "name": e.name,
+                "description": e.doc,
+                "method": e.method,
+                "members": list(e.members),
+                "spec": e.spec.spec,
+            }
+            for e in (NAMED_ENSEMBLES.get(n) for n in NAMED_ENSEMBLES.names())
         ]
     return [{"name": d, "description": DATASET_DESCRIPTIONS.get(d, "")} for d in DATASETS]
 

@@ -76,9 +76,12 @@ def positive_seconds(text: str) -> float:
 
 
 def add_scoring_options(
-    p: argparse.ArgumentParser, *, proxy: str = "naswot", batch_size: int | None = None
+    p: argparse.ArgumentParser, *, proxy: str | None = None, batch_size: int | None = None
 ) -> None:
-    """Options every scoring command takes; ``proxy`` and ``batch_size`` are the defaults."""
+    """Options every scoring command takes; ``proxy`` and ``batch_size`` are the defaults.
+
+    ``proxy=None``: ``naswot``, or the members of ``--ensemble`` when one is given.
+    """
     p.add_argument(
         "--space",
         default="nb201",
@@ -88,8 +91,9 @@ def add_scoring_options(
     p.add_argument(
         "--proxy",
         default=proxy,
-        help=f"proxy, or a comma-separated list for `score` (default: {proxy}; see "
-        "`naswot list proxies`)",
+        help="proxy, or a comma-separated list for `score` (default: "
+        + ("naswot, or the members of --ensemble" if proxy is None else proxy)
+        + "; see `naswot list proxies`)",
     )
     p.add_argument(
         "--variant",
@@ -178,8 +182,9 @@ def add_ensemble_option(p: argparse.ArgumentParser) -> None:
         "--ensemble",
         action="append",
         default=None,
-        metavar="METHOD:A+B+...",
-        help="combine proxies by rank (methods rank_sum, vote, log_rank), e.g. "
-        "log_rank:naswot+zico+flops; the members must be in --proxy (repeatable). Ensemble "
-        "scores are ranks within the architectures scored together.",
+        metavar="NAME|METHOD:A+B+...",
+        help="combine proxies by rank: a named ensemble (`naswot list ensembles`: az_nas, "
+        "vkdnw_agg, recommended) or METHOD:A+B (methods rank_sum, vote, log_rank), e.g. "
+        "log_rank:naswot+zico+flops; its members are scored too, --proxy is not needed "
+        "(repeatable). Ensemble scores are ranks within the architectures scored together.",
     )

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 from naswot._io import quote
 from naswot.data.shapes import DATASET_CLASSES
+from naswot.ensembles import EnsembleSpec, resolve_ensemble
 from naswot.exceptions import InvalidParameterError
 from naswot.proxies import PROXIES, Naswot, Proxy
-from naswot.proxies.ensemble import EnsembleSpec
 from naswot.scoring import ensemble_records, proxy_label
 
 # proxy_label and ensemble_records live in the library (naswot.scoring); the commands look them
@@ -67,10 +67,34 @@ def resolve_proxies(names: str, variant: str) -> list[Proxy]:
     return out
 
 
-def resolve_ensembles(specs: Sequence[str] | None, proxies: Sequence[Proxy]) -> list[EnsembleSpec]:
-    """The ``--ensemble`` specs, each checked against the ``--proxy`` labels."""
+def resolve_scoring(
+    names: str | None, variant: str, ensembles: Sequence[str] | None
+) -> tuple[list[Proxy], list[EnsembleSpec]]:
+    """The proxies to score and the ensembles to form, from ``--proxy`` and ``--ensemble``.
+
+    Each ``--ensemble`` is a registered name (``naswot list ensembles``) or ``METHOD:a+b``;
+    its members are added to the proxies scored (in their exact ``name[:variant]``, whatever
+    ``--variant`` says). Without ``--proxy`` (None) the proxies are the ensembles' members, or
+    ``naswot`` when there is no ensemble.
+    """
+    specs = [resolve_ensemble(s) for s in ensembles or ()]
+    if names is None and not specs:
+        names = "naswot"
+    proxies = [] if names is None else resolve_proxies(names, variant)
     labels = [proxy_label(p) for p in proxies]
-    out = [EnsembleSpec.parse(s) for s in specs or ()]
+    for spec in specs:
+        for member in spec.members:
+            if member not in labels:
+                name, _, given = member.partition(":")
+                proxies.append(resolve_proxy(name, given or PROXIES.get(name).variants[0]))
+                labels.append(member)
+    return proxies, specs
+
+
+def resolve_ensembles(specs: Sequence[str] | None, proxies: Sequence[Proxy]) -> list[EnsembleSpec]:
+    """The ``--ensemble`` specs (names or ``METHOD:a+b``), each checked against the proxies."""
+    labels = [proxy_label(p) for p in proxies]
+    out = [resolve_ensemble(s) for s in specs or ()]
     for spec in out:
         absent = [m for m in spec.members if m not in labels]
         if absent:

@@ -83,13 +83,12 @@ def run(args: argparse.Namespace) -> int:
     """Scores the selected architectures and writes the table."""
     _common.check_outputs(args, args.out, args.archs)
     space, builder = _common.resolve_space(args.space)
-    proxies = _common.resolve_proxies(args.proxy, args.variant)
+    proxies, specs = _common.resolve_scoring(args.proxy, args.variant, args.ensemble)
     device = _common.resolve_device(args.device)
     keys = select_keys(args, space)
     batch = _common.resolve_batch(args, seed=args.seed, proxies=proxies)
     _common.note(args, f"batch: {batch.source}")
     jobs = _common.scoring_jobs(args, space, builder, proxies, batch, seed=args.seed, device=device)
-    specs = _common.resolve_ensembles(args.ensemble, proxies)
     store = _common.open_store(args)
     try:
         pool = _common.score_pool(args, keys, jobs, store, ensembles=specs, progress=not args.quiet)

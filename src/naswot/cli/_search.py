@@ -243,8 +243,7 @@ def run(args: argparse.Namespace) -> int:
     if args.export is not None:
         check_output_dir(args.export, "--export")
     space, builder = _common.resolve_space(args.space)
-    proxies = _common.resolve_proxies(args.proxy, args.variant)
-    specs = _common.resolve_ensembles(args.ensemble, proxies)
+    proxies, specs = _common.resolve_scoring(args.proxy, args.variant, args.ensemble)
     if len(specs) > 1:
         raise InvalidParameterError("search takes one --ensemble.")
     if len(proxies) > 1 and not specs:

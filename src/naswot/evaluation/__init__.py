@@ -6,19 +6,28 @@ strategies never see ground truth.
 
 from __future__ import annotations
 
-from naswot.evaluation.correlation import CorrelationReport, Interval, correlate, top_k_precision
+from naswot.evaluation.correlation import (
+    NDCG_K,
+    CorrelationReport,
+    Interval,
+    correlate,
+    ndcg,
+    top_k_precision,
+)
 from naswot.evaluation.replay import ReplayRow, replay
 from naswot.evaluation.scores import (
     ScoreTable,
     ensemble_table,
     load_scores,
     row_label,
+    score_labels,
     shipped_scores_path,
 )
 from naswot.evaluation.targets import DATASET_COLUMNS, accuracy_column
 
 __all__ = [
     "DATASET_COLUMNS",
+    "NDCG_K",
     "CorrelationReport",
     "Interval",
     "ReplayRow",
@@ -27,8 +36,10 @@ __all__ = [
     "correlate",
     "ensemble_table",
     "load_scores",
+    "ndcg",
     "replay",
     "row_label",
+    "score_labels",
     "shipped_scores_path",
     "top_k_precision",
 ]

@@ -17,7 +17,10 @@ from scipy import stats
 
 from naswot.exceptions import InvalidParameterError
 
-__all__ = ["CorrelationReport", "Interval", "correlate", "top_k_precision"]
+__all__ = ["NDCG_K", "CorrelationReport", "Interval", "correlate", "ndcg", "top_k_precision"]
+
+NDCG_K = 1000
+"""VKDNW's cut-off of nDCG (Tybl & Neumann, CVPR 2025: nDCG@1000 over the NB201 space)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,8 @@ class CorrelationReport:
         n_missing: scored cells the benchmark does not know (left out).
         kendall_tau, spearman_rho: with 95 % bootstrap intervals.
         top_k: fraction of the true top k % that the score also ranks in its top k %, per k.
+        ndcg: nDCG at cut-off ``ndcg_k`` (:func:`ndcg`): does the score find the top cells.
+        ndcg_k: the cut-off used (the requested one, or n when there are fewer cells).
     """
 
     n: int
@@ -55,6 +60,8 @@ class CorrelationReport:
     kendall_tau: Interval
     spearman_rho: Interval
     top_k: dict[float, float]
+    ndcg: float = math.nan
+    ndcg_k: int = 0
 
 
 def top_k_precision(
@@ -69,6 +76,38 @@ def top_k_precision(
     return len(true_top & score_top) / k
 
 
+def ndcg(scores: NDArray[np.float64], accuracy: NDArray[np.float64], k: int = NDCG_K) -> float:
+    """Normalised discounted cumulative gain of the score's ranking at cut-off ``k``.
+
+    VKDNW's metric (Tybl & Neumann, CVPR 2025), as its code computes it
+    (``sklearn.metrics.ndcg_score(2**acc - 1, score, k=1000)``)::
+
+        DCG@k = sum_{i=1..k} (2^{a_(i)} - 1) / log2(i + 1)        nDCG@k = DCG@k / IDCG@k
+
+    where ``a_(i)`` is the accuracy (in %) of the cell the score ranks i-th (best first; ties
+    broken by position, a stable sort) and IDCG@k the DCG of the cells sorted by accuracy. The
+    exponential gain makes the metric about the very top: 1 means the k best-scored cells are
+    the k most accurate, in order. ``k`` larger than the number of cells means all of them.
+    Accuracies must be in percent, as the benchmarks give them (the gain is not scale-free).
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    accuracy = np.asarray(accuracy, dtype=np.float64)
+    if k < 1:
+        raise InvalidParameterError(f"The 'k' parameter of ndcg must be >= 1. Got {k!r} instead.")
+    k = min(k, len(scores))
+    with np.errstate(over="ignore"):
+        gain = np.expm1(accuracy * math.log(2.0))  # 2^a - 1, exact for small a too
+    if not np.isfinite(gain).all():
+        raise InvalidParameterError(
+            "nDCG's gain 2^acc - 1 overflows: accuracies must be in percent (at most 1023)."
+        )
+    discount = 1.0 / np.log2(np.arange(2, k + 2))
+    order = np.argsort(-scores, kind="stable")[:k]
+    ideal = np.sort(gain)[::-1][:k]
+    best = float(ideal @ discount)
+    return float(gain[order] @ discount) / best if best > 0 else math.nan
+
+
 def correlate(
     scores: NDArray[np.float64],
     accuracy: NDArray[np.float64],
@@ -78,6 +117,7 @@ def correlate(
     n_bootstrap: int = 1000,
     seed: int = 0,
     top_k: tuple[float, ...] = (0.01, 0.05, 0.10),
+    ndcg_k: int = NDCG_K,
 ) -> CorrelationReport:
     """Kendall tau and Spearman rho (scipy's tau-b and rho) with bootstrap 95 % intervals.
 
@@ -89,6 +129,7 @@ def correlate(
         n_bootstrap: resamples for the percentile intervals (0: no interval).
         seed: seed of the resampling.
         top_k: the fractions for :func:`top_k_precision`.
+        ndcg_k: the cut-off of :func:`ndcg` (capped at the number of cells).
     """
     scores = np.asarray(scores, dtype=np.float64)
     accuracy = np.asarray(accuracy, dtype=np.float64)
@@ -123,6 +164,8 @@ def correlate(
         kendall_tau=_interval(tau, taus),
         spearman_rho=_interval(rho, rhos),
         top_k={k: top_k_precision(scores, accuracy, k) for k in top_k},
+        ndcg=ndcg(scores, accuracy, ndcg_k),
+        ndcg_k=min(ndcg_k, len(scores)),
     )
 
 

@@ -6,7 +6,10 @@ that pool, :func:`leaderboard` computes per row (a proxy or an ensemble):
 * Kendall tau and Spearman rho (95 % bootstrap intervals) against the accuracy of each dataset;
 * the simulated search at N: over ``n_runs`` runs, N cells drawn with replacement from the pool,
   the best-scored one is kept; the mean and std of its accuracy (the same draws for every row);
-* Spearman rho with ``params`` (the size bias), when ``params`` is among the proxies.
+* Spearman rho with ``params`` (the size bias), when ``params`` is among the proxies;
+* whether it finds the top cells: VKDNW's nDCG@k (gain ``2^acc - 1``, k = 1000 capped at the
+  pool's size; :func:`~naswot.evaluation.correlation.ndcg`) and the precision of its top 10 %
+  (the share of the truly best 10 % of the pool that the row also ranks in its top 10 %).
 
 Orientation: every statistic is of the *oriented* score (a lower-is-better proxy such as ``ntk``
 is negated), so a higher correlation is always better. Failures (a NaN score: the proxy could not
@@ -29,9 +32,9 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
-from naswot.evaluation.correlation import Interval, correlate
+from naswot.ensembles import EnsembleSpec, oriented_ranks
+from naswot.evaluation.correlation import NDCG_K, Interval, correlate, top_k_precision
 from naswot.exceptions import InvalidParameterError
-from naswot.proxies.ensemble import EnsembleSpec, oriented_ranks
 
 __all__ = ["LeaderboardRow", "leaderboard", "render_markdown"]
 
@@ -52,6 +55,8 @@ class LeaderboardRow:
         seconds_per_cell: mean scoring time (for an ensemble: the sum of its members').
         delta_rho: per dataset, this row's Spearman rho minus the baseline's, with a paired
             bootstrap interval (empty without a baseline).
+        ndcg: per dataset, nDCG at cut-off ``ndcg_k`` (NaN when the row has no ranking).
+        precision: per dataset, the precision of the row's top ``precision_fraction``.
     """
 
     label: str
@@ -66,6 +71,10 @@ class LeaderboardRow:
     seconds_per_cell: float | None
     members: tuple[str, ...] = field(default=())
     delta_rho: dict[str, Interval] = field(default_factory=dict)
+    ndcg: dict[str, float] = field(default_factory=dict)
+    ndcg_k: int = 0
+    precision: dict[str, float] = field(default_factory=dict)
+    precision_fraction: float = 0.10
 
 
 def leaderboard(
@@ -81,6 +90,8 @@ def leaderboard(
     seed: int = 1,
     failed: Literal["worst", "omit"] = "worst",
     baseline: str | None = None,
+    ndcg_k: int = NDCG_K,
+    precision_fraction: float = 0.10,
 ) -> list[LeaderboardRow]:
     """The rows of the leaderboard, proxies first (in the given order), then ensembles.
 
@@ -102,7 +113,16 @@ def leaderboard(
         baseline: a proxy label: every other row gets ``delta_rho``, its Spearman rho minus the
             baseline's on the same cells, with a paired bootstrap interval (the same
             ``n_bootstrap`` resamples of the cells for both).
+        ndcg_k: the cut-off of nDCG (VKDNW's 1000; capped at the cells a row uses).
+        precision_fraction: the top fraction whose precision is reported (0.10: top 10 %).
     """
+    if not isinstance(ndcg_k, int) or ndcg_k < 1:
+        raise InvalidParameterError(f"The 'ndcg_k' parameter must be an int >= 1. Got {ndcg_k!r}.")
+    if not 0 < precision_fraction <= 1:
+        raise InvalidParameterError(
+            f"The 'precision_fraction' parameter must be in (0, 1]. Got {precision_fraction!r}."
+        )
+    top = (ndcg_k, precision_fraction)
     if failed not in ("worst", "omit"):
         raise InvalidParameterError(
             f"The 'failed' parameter must be 'worst' or 'omit'. Got {failed!r} instead."
@@ -156,6 +176,7 @@ def leaderboard(
                 seconds=seconds.get(label),
                 n_bootstrap=n_bootstrap,
                 seed=seed,
+                top=top,
             )
         )
     for spec in ensembles:
@@ -186,6 +207,7 @@ def leaderboard(
                 n_bootstrap=n_bootstrap,
                 seed=seed,
                 members=spec.members,
+                top=top,
             )
         )
     if baseline is None:
@@ -254,10 +276,13 @@ def _row(
     seconds: float | None,
     n_bootstrap: int,
     seed: int,
+    top: tuple[int, float],
     members: tuple[str, ...] = (),
 ) -> LeaderboardRow:
     taus: dict[str, Interval] = {}
     rhos: dict[str, Interval] = {}
+    gains: dict[str, float] = {}
+    precision: dict[str, float] = {}
     search_mean = {d: float(a[picked].mean()) for d, a in acc.items()}
     search_std = {d: float(a[picked].std(ddof=0)) for d, a in acc.items()}
     pool = len(value)
@@ -269,9 +294,12 @@ def _row(
         if len(value) < 3 or np.all(value == value[0]):
             nan = Interval(math.nan, math.nan, math.nan)
             taus[dataset], rhos[dataset] = nan, nan
+            gains[dataset], precision[dataset] = math.nan, math.nan
             continue
-        report = correlate(value, a, n_bootstrap=n_bootstrap, seed=seed)
+        report = correlate(value, a, n_bootstrap=n_bootstrap, seed=seed, top_k=(), ndcg_k=top[0])
         taus[dataset], rhos[dataset] = report.kendall_tau, report.spearman_rho
+        gains[dataset] = report.ndcg
+        precision[dataset] = top_k_precision(value, a, top[1])
     rho_params = None
     if params_rank is not None and len(value) >= 3 and not np.all(value == value[0]):
         rho_params = correlate(params_rank, value, n_bootstrap=0).spearman_rho.value
@@ -287,6 +315,10 @@ def _row(
         rho_params=rho_params,
         seconds_per_cell=seconds,
         members=members,
+        ndcg=gains,
+        ndcg_k=min(top[0], len(value)),
+        precision=precision,
+        precision_fraction=top[1],
     )
 
 
@@ -294,10 +326,11 @@ _SHORT = {"cifar10": "C10", "cifar100": "C100", "imagenet16-120": "IN16"}
 
 
 def render_markdown(rows: Sequence[LeaderboardRow], *, n_search: int) -> str:
-    """Markdown tables (correlations; search and cost; rho minus the baseline's, if computed).
+    """Markdown tables: correlations, search and cost, the top of the ranking, and Δρ.
 
-    Proxies come first, then ensembles, each group sorted by the mean of its Spearman rho over
-    the datasets.
+    The third table holds nDCG@k and the top-10 % precision; the last, each row's Spearman rho
+    minus the baseline's, if computed. Proxies come first, then ensembles, each group sorted by
+    the mean of its Spearman rho over the datasets.
     """
     datasets = list(rows[0].kendall_tau) if rows else []
     short = [_SHORT.get(d, d) for d in datasets]
@@ -330,6 +363,19 @@ def render_markdown(rows: Sequence[LeaderboardRow], *, n_search: int) -> str:
         cells.append("–" if seconds is None or math.isnan(seconds) else f"{seconds:.2f}")
         search.append(_md_row(cells))
     text = "\n".join(corr) + "\n\n" + "\n".join(search) + "\n"
+    with_top = [row for row in ordered if row.ndcg]
+    if with_top:
+        ks = sorted({row.ndcg_k for row in with_top})
+        k = str(ks[0]) if len(ks) == 1 else "k"
+        share = f"{with_top[0].precision_fraction * 100:g}%"
+        head = ["proxy", *(f"nDCG@{k} {d}" for d in short), *(f"P@{share} {d}" for d in short)]
+        found = [_md_row(head), "|" + "---|" * len(head)]
+        for row in with_top:
+            cells = [f"`{row.label}`"]
+            cells += [_num(row.ndcg.get(d, math.nan)) for d in datasets]
+            cells += [_num(row.precision.get(d, math.nan)) for d in datasets]
+            found.append(_md_row(cells))
+        text += "\n" + "\n".join(found) + "\n"
     with_delta = [row for row in ordered if row.delta_rho]
     if with_delta:
         head = ["proxy", *(f"Δρ {d}" for d in short)]
@@ -340,6 +386,10 @@ def render_markdown(rows: Sequence[LeaderboardRow], *, n_search: int) -> str:
             )
         text += "\n" + "\n".join(delta) + "\n"
     return text
+
+
+def _num(x: float) -> str:
+    return "–" if math.isnan(x) else f"{x:.3f}"
 
 
 def _md_row(cells: Sequence[str]) -> str:

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from naswot._io import decode_text, quote, read_csv, shorten
+from naswot.ensembles import EnsembleSpec
 from naswot.exceptions import ArchParseError, BenchmarkError, InvalidParameterError
-from naswot.proxies.ensemble import EnsembleSpec
 from naswot.spaces import SearchSpace
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "ensemble_table",
     "load_scores",
     "row_label",
+    "score_labels",
     "shipped_scores_path",
 ]
 
@@ -65,6 +66,37 @@ def row_label(proxy: str | None, variant: str | None) -> str:
     return proxy if variant in (None, "", "default") else f"{proxy}:{variant}"
 
 
+def score_labels(path: Path | str | None) -> set[str]:
+    """The labels of the proxies (and ensembles) whose rows a score CSV holds (:func:`row_label`).
+
+    Raises:
+        BenchmarkError: if the file is missing or not (gzipped) text.
+    """
+    path = shipped_scores_path() if path is None else Path(path)
+    _, rows = _read_rows(path)
+    return {row_label(row.get("proxy"), row.get("variant")) for _, row in rows}
+
+
+def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """The header and the ``(line, row)`` pairs of a score CSV (gzipped too; BOM, CRLF)."""
+    if not path.is_file():
+        raise BenchmarkError(
+            f"Score file {path} not found; make one with `naswot score ... --out FILE.csv`."
+        )
+    try:
+        raw = path.read_bytes()
+        text = decode_text(gzip.decompress(raw) if path.suffix == ".gz" else raw)
+        fields, rows = read_csv(text, path)
+    except (OSError, EOFError, UnicodeDecodeError, csv.Error) as e:  # gzip: BadGzipFile, truncated
+        raise BenchmarkError(
+            f"{path} is not a text score CSV{' (gzip)' if path.suffix == '.gz' else ''} "
+            f"({type(e).__name__}: {e}); make one with `naswot score ... --out FILE.csv`."
+        ) from None
+    if not fields:
+        raise BenchmarkError(f"{path} is empty; make one with `naswot score ... --out FILE.csv`.")
+    return fields, rows
+
+
 def load_scores(
     path: Path | str | None, space: SearchSpace[Any], *, proxy: str | None = None
 ) -> ScoreTable:
@@ -82,21 +114,7 @@ def load_scores(
             architecture appears with two different scores.
     """
     path = shipped_scores_path() if path is None else Path(path)
-    if not path.is_file():
-        raise BenchmarkError(
-            f"Score file {path} not found; make one with `naswot score ... --out FILE.csv`."
-        )
-    try:
-        raw = path.read_bytes()
-        text = decode_text(gzip.decompress(raw) if path.suffix == ".gz" else raw)
-        fields, rows = read_csv(text, path)
-    except (OSError, EOFError, UnicodeDecodeError, csv.Error) as e:  # gzip: BadGzipFile, truncated
-        raise BenchmarkError(
-            f"{path} is not a text score CSV{' (gzip)' if path.suffix == '.gz' else ''} "
-            f"({type(e).__name__}: {e}); make one with `naswot score ... --out FILE.csv`."
-        ) from None
-    if not fields:
-        raise BenchmarkError(f"{path} is empty; make one with `naswot score ... --out FILE.csv`.")
+    fields, rows = _read_rows(path)
     for column in ("arch", "score"):
         if column not in fields:
             raise BenchmarkError(f"{path} has no '{column}' column (columns: {shorten(fields)}).")

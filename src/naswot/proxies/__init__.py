@@ -3,7 +3,7 @@
 Every entry of ``PROXIES`` is a proxy class that is its own factory (``PROXIES.get(name)(variant)``)
 and says what scoring it needs: ``higher_is_better``, ``needs_labels`` (the batch must carry
 targets) and ``needs_classes`` (build the network with the dataset's number of classes rather than
-one output). Rank aggregation of several proxies lives in :mod:`naswot.proxies.ensemble`.
+one output). Rank aggregation of several proxies lives in :mod:`naswot.ensembles`.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from naswot.proxies._base import DEGENERATE, Proxy, ProxyFactory, ScoreResult, Status
 from naswot.proxies._common import ProxyClass
 from naswot.proxies._kernel import hamming_kernel, log_abs_det
+from naswot.proxies.az_nas import AzComplexity, AzExpressivity, AzProgressivity, AzTrainability
 from naswot.proxies.epe_nas import EpeNas
 from naswot.proxies.epsinas import Epsinas
 from naswot.proxies.fisher import Fisher
@@ -28,6 +29,7 @@ from naswot.proxies.plain import Plain
 from naswot.proxies.snip import Snip
 from naswot.proxies.swap import Swap
 from naswot.proxies.synflow import Synflow
+from naswot.proxies.vkdnw import Vkdnw
 from naswot.proxies.zen import Zen
 from naswot.proxies.zico import Zico
 from naswot.registry import Registry
@@ -35,6 +37,10 @@ from naswot.registry import Registry
 __all__ = [
     "DEGENERATE",
     "PROXIES",
+    "AzComplexity",
+    "AzExpressivity",
+    "AzProgressivity",
+    "AzTrainability",
     "EpeNas",
     "Epsinas",
     "Fisher",
@@ -57,6 +63,7 @@ __all__ = [
     "Status",
     "Swap",
     "Synflow",
+    "Vkdnw",
     "Zen",
     "Zico",
     "hamming_kernel",
@@ -86,6 +93,11 @@ for _proxy in (
     Epsinas,
     Ntk,
     LinearRegions,
+    AzExpressivity,
+    AzProgressivity,
+    AzTrainability,
+    AzComplexity,
+    Vkdnw,
 ):
     PROXIES.add(_proxy.name, _proxy)
 del _proxy

@@ -21,10 +21,8 @@ A module that is not importable is also looked up as a file relative to the work
 (``examples.my_space`` -> ``./examples/my_space.py``). Spaces pickle by their ``module:attribute``
 string, so parallel workers load the module again.
 
-Example:
-    >>> space, builder = resolve_space("nb201")
-    >>> space.name
-    'nb201'
+The command line resolves names with ``naswot.cli._common.resolve_space`` (registered names
+first, then ``module:attribute``); this module knows nothing of the registries of networks.
 """
 
 from __future__ import annotations
@@ -58,7 +56,6 @@ __all__ = [
     "EnumerableCustomSpace",
     "UserSpace",
     "load_custom_space",
-    "resolve_space",
     "source_fingerprint",
 ]
 
@@ -398,21 +395,3 @@ def load_custom_space(spec: str) -> tuple[CustomSpace, CustomBuilder]:
     cls = EnumerableCustomSpace if enumerable else CustomSpace
     custom = cls(spec, space, builder)
     return custom, CustomBuilder(custom)
-
-
-def resolve_space(name: str) -> tuple[SearchSpace[Any], NetworkBuilder]:
-    """The space and network builder of a registered name or of a ``module:attribute`` string.
-
-    Args:
-        name: a name of ``naswot.spaces.SPACES`` (e.g. ``nb201``) or a custom space spec.
-
-    Raises:
-        UnknownNameError: for an unknown registered name (with the choices) or module.
-    """
-    if ":" in name:
-        return load_custom_space(name)
-    # Imported here: naswot.networks needs torch; naswot.spaces/__init__ may import this module.
-    from naswot.networks import NETWORKS
-    from naswot.spaces import SPACES
-
-    return SPACES.get(name), NETWORKS.get(name)

@@ -7,14 +7,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from naswot.exceptions import InvalidParameterError
-from naswot.proxies.ensemble import (
+from naswot.ensembles import (
     ENSEMBLES,
     log_rank,
     majority_vote,
     oriented_ranks,
     rank_sum,
 )
+from naswot.exceptions import InvalidParameterError
 
 # naswot: higher is better; ntk: lower is better (looked up in the registry)
 SCORES = {"naswot": [1.0, 3.0, 2.0, 4.0], "ntk": [5.0, 1.0, 9.0, 2.0]}
@@ -117,7 +117,7 @@ def test_invariants(a: list[float], data: st.DataObject) -> None:
 
 
 def test_ensemble_spec_parses_labels_and_suggests_methods() -> None:
-    from naswot.proxies.ensemble import EnsembleSpec
+    from naswot.ensembles import EnsembleSpec
 
     spec = EnsembleSpec.parse(" log_rank:naswot+ntk+naswot:official ")
     assert spec.method == "log_rank"
@@ -136,3 +136,29 @@ def test_ensemble_spec_parses_labels_and_suggests_methods() -> None:
             EnsembleSpec.parse(bad)
     with pytest.raises(InvalidParameterError, match="needs scores of ntk"):
         spec.combine({"naswot": [1.0, 2.0]})
+
+
+def test_named_ensembles_name_registered_proxies() -> None:
+    from naswot.ensembles import NAMED_ENSEMBLES
+    from naswot.proxies import PROXIES
+
+    assert NAMED_ENSEMBLES.names() == ["az_nas", "recommended", "vkdnw_agg"]
+    for name in NAMED_ENSEMBLES.names():
+        entry = NAMED_ENSEMBLES.get(name)
+        assert entry.doc and entry.method in ("rank_sum", "vote", "log_rank")
+        for member in entry.members:
+            proxy, _, variant = member.partition(":")
+            assert proxy in PROXIES, member
+            assert not variant or variant in PROXIES.get(proxy).variants, member
+
+
+def test_resolve_ensemble_takes_names_and_specs() -> None:
+    from naswot.ensembles import resolve_ensemble
+
+    az = resolve_ensemble("az_nas")
+    assert az.label == "az_nas" and az.method == "log_rank" and len(az.members) == 4
+    assert az.spec == "log_rank:" + "+".join(az.members)
+    spec = resolve_ensemble("rank_sum:naswot+zico")
+    assert spec.label == "rank_sum:naswot+zico" and spec.name is None
+    with pytest.raises(InvalidParameterError, match="Did you mean 'az_nas'"):
+        resolve_ensemble("az_naz")

@@ -1,0 +1,22 @@
+"""The layers: descriptions, ensembles and evaluation load without torch."""
+
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.mark.parametrize(
+    "module", ["naswot.spaces", "naswot.ensembles", "naswot.evaluation", "naswot.benchmarks"]
+)
+def test_module_does_not_import_torch(module: str) -> None:
+    code = f"import sys, {module}; sys.exit('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0, module
+
+
+def test_the_package_still_offers_its_lazy_names() -> None:
+    import naswot
+
+    assert naswot.Status.OK.value == "ok" and callable(naswot.score)
+    with pytest.raises(AttributeError):
+        naswot.nothing  # noqa: B018
