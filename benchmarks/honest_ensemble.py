@@ -28,13 +28,13 @@ from pathlib import Path
 import numpy as np
 
 from naswot.benchmarks import load_table
+from naswot.ensembles import ENSEMBLES, resolve_ensemble
 from naswot.evaluation import accuracy_column
 from naswot.evaluation.leaderboard import leaderboard, render_markdown
 from naswot.evaluation.scores import row_label
 from naswot.evaluation.selection import select_ensemble
 from naswot.evaluation.targets import EVAL_DATASETS
 from naswot.proxies import PROXIES
-from naswot.proxies.ensemble import ENSEMBLES, EnsembleSpec
 from naswot.spaces import NasBench201Space
 
 
@@ -73,8 +73,8 @@ def main() -> int:
         "--compare",
         action="append",
         default=[],
-        metavar="METHOD:A+B",
-        help="published ensembles to measure on the report pool beside the winner",
+        metavar="NAME|METHOD:A+B",
+        help="named or published ensembles to measure on the report pool beside the winner",
     )
     p.add_argument(
         "--report-subset",
@@ -130,8 +130,8 @@ def main() -> int:
     )
     best_single = single.spec.members[0]
 
-    compare = [EnsembleSpec.parse(s) for s in args.compare]
-    specs = [chosen.spec, *[s for s in compare if s != chosen.spec]]
+    compare = [resolve_ensemble(s) for s in args.compare]
+    specs = [chosen.spec, *[s for s in compare if s.spec != chosen.spec.spec]]
     needed = {m for s in specs for m in s.members} | {args.baseline, best_single}
     labels = [c for c in candidates if c in needed] + sorted(needed - set(candidates))
     uncovered = [c for c in labels if any(k not in scores.get(c, {}) for k in report)]
@@ -184,6 +184,31 @@ def main() -> int:
                 for ci in (row.delta_rho[d] for d in EVAL_DATASETS)
             ]
             lines.append(f"| `{row.label}` | " + " | ".join(cells_) + " |")
+    for spec in specs[1:]:  # the chosen ensemble against each compared one, paired
+        as_proxy = {**rep_scores, spec.label: spec.combine(rep_scores, higher_is_better=rep_orient)}
+        paired = leaderboard(
+            as_proxy,
+            {**rep_orient, spec.label: True},
+            rep_acc,
+            baseline=spec.label,
+            ensembles=[chosen.spec],
+            n_bootstrap=args.n_bootstrap,
+            seed=args.seed,
+        )
+        row = next(r for r in paired if r.label == chosen.spec.label)
+        lines += [
+            "",
+            f"### `{chosen.spec.label}` minus `{spec.label}` (Δρ, paired bootstrap)",
+            "",
+            "| " + " | ".join(f"Δρ {d}" for d in EVAL_DATASETS) + " |",
+            "|---|---|---|",
+            "| "
+            + " | ".join(
+                f"{ci.value:+.3f} [{ci.low:+.3f}, {ci.high:+.3f}]"
+                for ci in (row.delta_rho[d] for d in EVAL_DATASETS)
+            )
+            + " |",
+        ]
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out is not None:

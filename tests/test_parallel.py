@@ -136,9 +136,9 @@ def test_stop_ends_the_workers_cleanly(tmp_path: Path, one_thread: None) -> None
 
 
 def test_score_pool_scores_every_job_and_ensemble_in_one_call(tmp_path: Path) -> None:
+    from naswot.ensembles import EnsembleSpec
     from naswot.parallel import score_pool
     from naswot.proxies import Params
-    from naswot.proxies.ensemble import EnsembleSpec
     from naswot.scoring import ensemble_records
 
     keys = KEYS[:4]

@@ -34,6 +34,7 @@ import torch
 from tqdm.auto import tqdm
 
 from naswot._malloc import tune_malloc
+from naswot.ensembles import EnsembleSpec
 from naswot.exceptions import (
     Interrupted,
     InvalidParameterError,
@@ -41,7 +42,6 @@ from naswot.exceptions import (
     NaswotError,
     WorkerDied,
 )
-from naswot.proxies.ensemble import EnsembleSpec
 from naswot.scoring import ScoreRecord, ScoringJob, ensemble_records, proxy_label
 from naswot.store import ResultStore
 

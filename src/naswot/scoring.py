@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 from naswot._seeding import derive_seed, torch_seeded
 from naswot._version import __version__
 from naswot.data.batch import Batch
+from naswot.ensembles import EnsembleSpec
 from naswot.exceptions import (
     DegenerateNetworkError,
     Interrupted,
@@ -31,7 +32,6 @@ from naswot.exceptions import (
 from naswot.fast import FastScorer
 from naswot.networks import NetworkBuilder
 from naswot.proxies import PROXIES, Proxy, ScoreResult, Status, log_abs_det
-from naswot.proxies.ensemble import EnsembleSpec
 from naswot.spaces import SearchSpace
 from naswot.spaces.custom import source_fingerprint
 from naswot.store import ResultStore, ScoreKey, StoredScore

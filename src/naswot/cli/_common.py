@@ -38,6 +38,7 @@ from naswot.cli._proxies import (
 from naswot.cli._signals import stop_on_signals
 from naswot.data import Batch, default_data_dir, find_dataset, load_batch
 from naswot.data.shapes import DATASET_CLASSES
+from naswot.ensembles import EnsembleSpec
 from naswot.exceptions import Interrupted, InvalidParameterError, NaswotError
 from naswot.export import resolve
 from naswot.fast import FAST_SCORERS, FastScorer
@@ -45,7 +46,6 @@ from naswot.networks import NetworkBuilder
 from naswot.parallel import ScoringJob
 from naswot.parallel import score_pool as parallel_score_pool
 from naswot.proxies import Naswot, Proxy
-from naswot.proxies.ensemble import EnsembleSpec
 from naswot.scoring import ScoreRecord
 from naswot.spaces import EnumerableSpace, SearchSpace
 from naswot.store import ResultStore, default_store_path

@@ -8,7 +8,7 @@ pool (``benchmarks/honest_ensemble.py`` does both, from one seeded draw split in
 The objective is the mean Spearman rho over the given accuracy columns (e.g. CIFAR-10,
 CIFAR-100 and ImageNet16-120 test accuracy), of the combined score over the whole selection pool.
 Failed scores (NaN) rank below every real score of their proxy, as a search treats them
-(``nan_policy="worst"`` of :mod:`naswot.proxies.ensemble`). Ties in the objective go to the
+(``nan_policy="worst"`` of :mod:`naswot.ensembles`). Ties in the objective go to the
 smaller ensemble, then to the label that sorts first, so the choice is deterministic.
 """
 
@@ -23,8 +23,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import rankdata
 
+from naswot.ensembles import EnsembleSpec, oriented_ranks
 from naswot.exceptions import InvalidParameterError
-from naswot.proxies.ensemble import EnsembleSpec, oriented_ranks
 
 __all__ = ["SelectionResult", "select_ensemble"]
 
