@@ -14,6 +14,7 @@ from typing import Any, TextIO
 
 from naswot._io import atomic_write
 from naswot.cli import _common
+from naswot.evaluation.scores import row_label
 from naswot.exceptions import ArchParseError, InvalidParameterError
 from naswot.scoring import ScoreRecord, engine_name, stored_variant
 from naswot.spaces import EnumerableSpace, SearchSpace
@@ -170,10 +171,12 @@ def write_csv(records: list[ScoreRecord], f: TextIO) -> None:
 def print_table(records: list[ScoreRecord], f: TextIO) -> None:
     """A fixed-width table for the terminal."""
     width = max((len(r.arch) for r in records), default=4)
-    f.write(f"{'arch':<{width}}  {'proxy':<8} {'score':>12}  {'status':<8} {'seconds':>8}\n")
-    for r in records:
+    labels = [row_label(r.proxy, r.variant) for r in records]
+    pw = max((len(label) for label in labels), default=8)
+    f.write(f"{'arch':<{width}}  {'proxy':<{pw}} {'score':>12}  {'status':<8} {'seconds':>8}\n")
+    for r, label in zip(records, labels, strict=True):
         seconds = "-" if r.seconds is None else f"{r.seconds:.3f}"
         f.write(
-            f"{r.arch:<{width}}  {r.proxy:<8} {_common.format_score(r.score):>12}  "
+            f"{r.arch:<{width}}  {label:<{pw}} {_common.format_score(r.score):>12}  "
             f"{r.status:<8} {seconds:>8}" + (f"  {r.error}" if r.error else "") + "\n"
         )
