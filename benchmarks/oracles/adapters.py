@@ -12,6 +12,7 @@ benchmark API are not needed.
 from __future__ import annotations
 
 import importlib
+import math
 import sys
 import types
 from collections.abc import Callable
@@ -39,6 +40,8 @@ class Adapter:
         load: ``load(code_dir)`` imports the code and returns the scoring function.
         n_classes: the network's outputs, when the reference needs a head other than the one
             naswot scores with (None: as naswot's scoring runner builds it).
+        undo: like ``load``, but the reference with naswot's documented deviation from it
+            undone (``oracle.py --undo-deviation``), when there is one.
     """
 
     proxy: str
@@ -46,6 +49,7 @@ class Adapter:
     files: tuple[str, ...]
     load: Callable[[Path], Score]
     n_classes: int | None = None
+    undo: Callable[[Path], Score] | None = None
 
 
 def _on_path(code_dir: Path) -> None:
@@ -229,6 +233,142 @@ def _epsinas(code_dir: Path) -> Score:
     return score
 
 
+# AZ-NAS and VKDNW (ondratybl/VKDNW, NB201/ZeroShotProxy/): compute_nas_score, given naswot's
+# draws. naswot draws from one torch.Generator seeded with the proxy seed: the Kaiming fan-in
+# weights, the seed of the N(0, 1) inputs, then the proxy's own draws (AZ-NAS's Rademacher probes,
+# VKDNW's weight positions). The adapter makes the same draws, loads the weights into the network
+# (their init_model is replaced by a no-op), passes the inputs as a one-batch trainloader, and
+# answers the reference's own draws from the same generator, in naswot's order: AZ-NAS's probes
+# (its torch.bernoulli, through a torch module seen only by that file) and VKDNW's positions
+# (one entry per tensor; theirs, p=1, is entry 0: see _jacobian_at).
+
+
+class _Torch(types.ModuleType):
+    """``torch`` as the reference module sees it: ``overrides`` first, then torch itself."""
+
+    def __init__(self, **overrides: Any) -> None:
+        super().__init__("torch")
+        self.__dict__.update(overrides)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(torch, name)
+
+
+def _naswot_draws(
+    model: nn.Module, batch: Batch, seed: int
+) -> tuple[torch.Tensor, torch.Generator]:
+    """Loads naswot's Kaiming weights into ``model``; its inputs and the generator, as naswot."""
+    from naswot.proxies._common import noise_like
+    from naswot.proxies.az_nas import kaiming_fan_in
+
+    generator = torch.Generator().manual_seed(seed)
+    params = kaiming_fan_in(model, generator)
+    (seed_x,) = torch.randint(0, 2**62, (1,), generator=generator).tolist()
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            p.copy_(params[name])
+    return noise_like(batch.inputs, seed_x), generator
+
+
+def _zero_shot(code_dir: Path, name: str) -> Any:
+    _on_path(code_dir / "NB201" / "ZeroShotProxy")
+    module: Any = importlib.import_module(name)
+    module.init_model = lambda model, method: model
+    return module
+
+
+def _cell_features(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
+    """The stem's and every cell's output (the NB201 TinyNetwork's extract_cell_features)."""
+    net: Any = model
+    feature = net.stem(x)
+    features = [feature]
+    for cell in net.cells:
+        feature = cell(feature)
+        features.append(feature)
+    return features
+
+
+def _az(component: str) -> Callable[[Path], Score]:
+    def load(code_dir: Path) -> Score:
+        az = _zero_shot(code_dir, "compute_az_nas_score")
+
+        def score(model: nn.Module, batch: Batch, seed: int) -> float:
+            x, generator = _naswot_draws(model, batch, seed)
+            az.torch = _Torch(
+                bernoulli=lambda p: torch.randint(0, 2, p.shape, generator=generator).to(p)
+            )
+            model.extract_cell_features = types.MethodType(_cell_features, model)  # type: ignore[assignment]
+            model.cuda = types.MethodType(lambda self: self, model)  # type: ignore[method-assign]
+            b, _, h, _ = x.shape
+            return float(az.compute_nas_score(model, None, [(x,)], h, b)[component])
+
+        return score
+
+    return load
+
+
+class _FeaturesLogits(nn.Module):
+    """The network as the NB201 TinyNetwork returns it: (features, logits); VKDNW reads [1]."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> tuple[None, torch.Tensor]:
+        return None, self.net(x)
+
+
+def _vkdnw(single: bool, *, undo: bool = False) -> Callable[[Path], Score]:
+    def load(code_dir: Path) -> Score:
+        vk = _zero_shot(code_dir, "compute_vkdnw_score")
+        cholesky = vk.cholesky_covariance
+        if undo:  # naswot's Fisher J^T L L^T J: their J^T L^T L J with L^T in place of L
+            vk.cholesky_covariance = lambda out: cholesky(out).transpose(1, 2)
+
+        def score(model: nn.Module, batch: Batch, seed: int) -> float:
+            x, generator = _naswot_draws(model, batch, seed)
+            n_tensors = 128  # naswot's N_TENSORS, their params_grad_len
+            numels = [p.numel() for _, p in model.named_parameters()][:n_tensors]
+            picks = [int(torch.randint(0, n, (1,), generator=generator)) for n in numels]
+            vk.get_jacobian_index = lambda net, inputs, p_count, n: _jacobian_at(net, inputs, picks)
+            net = _FeaturesLogits(model)
+            net.cuda = types.MethodType(lambda self: self, net)  # type: ignore[method-assign]
+            b, _, h, _ = x.shape
+            info = vk.compute_nas_score(net, None, [(x,)], h, b, params_grad_len=n_tensors, p=1.0)
+            entropy = float(info["vkdnw_entropy"])
+            return float(info["vkdnw_dim"]) + entropy / math.log(10) if single else entropy
+
+        return score
+
+    return load
+
+
+def _jacobian_at(net: nn.Module, inputs: torch.Tensor, picks: list[int]) -> torch.Tensor:
+    """(B, C, P): d logit_c(image b) / d (the picked entry of each of the first P tensors).
+
+    Stands in for their get_jacobian_index, which torch 2's torch.func refuses (it writes the
+    differentiated entries in place into a captured parameter): one autograd pass per image and
+    class instead, on the network in the mode their get_fisher set (eval).
+    """
+    params = [p for _, p in net.named_parameters()][: len(picks)]
+    rows = []
+    for image in inputs:
+        logits = net(image[None])[1][0]
+        per_class = []
+        for c in range(len(logits)):
+            grads = torch.autograd.grad(logits[c], params, retain_graph=True, allow_unused=True)
+            per_class.append(
+                torch.stack(
+                    [
+                        g.flatten()[i] if g is not None else logits.new_zeros(())
+                        for g, i in zip(grads, picks, strict=True)
+                    ]
+                )
+            )
+        rows.append(torch.stack(per_class))
+    return torch.stack(rows).detach()
+
+
 _FORESIGHT = "SamsungLabs/zero-cost-nas"
 _FORESIGHT_FILES = ("foresight/",)
 
@@ -250,6 +390,26 @@ ADAPTERS: dict[str, Adapter] = {
     ),
     "swap": Adapter("swap", "pym1024/SWAP", ("src/metrics/swap.py", "src/utils/"), _swap),
     "zico": Adapter("zico", "SLDGroup/ZiCo", ("ZeroShotProxy/compute_zico.py",), _zico),
+    **{
+        name: Adapter(
+            name, "ondratybl/VKDNW", ("NB201/ZeroShotProxy/compute_az_nas_score.py",), _az(part)
+        )
+        for name, part in (
+            ("az_expressivity", "expressivity"),
+            ("az_progressivity", "progressivity"),
+            ("az_trainability", "trainability"),
+        )
+    },
+    **{
+        name: Adapter(
+            name,
+            "ondratybl/VKDNW",
+            ("NB201/ZeroShotProxy/compute_vkdnw_score.py",),
+            _vkdnw(single),
+            undo=_vkdnw(single, undo=True),
+        )
+        for name, single in (("vkdnw", False), ("vkdnw:single", True))
+    },
     # MeCo's hook fails on a one-unit head (a 1x1 correlation); its score ignores the head.
     **{
         name: Adapter(name, "HamsterMimi/MeCo", ("correlation/NAS_Bench_201.py",), _meco, 10)

@@ -50,6 +50,11 @@ def main() -> None:
     parser.add_argument("--proxy-seed", type=int, default=0, help="seed of seeded proxies")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--data-dir", type=Path, default=DATA)
+    parser.add_argument(
+        "--undo-deviation",
+        action="store_true",
+        help="compare with the reference with naswot's documented deviation undone",
+    )
     parser.add_argument("--list", action="store_true", help="list the adapters and exit")
     args = parser.parse_args()
     if args.list or args.proxy is None or args.code_dir is None:
@@ -57,7 +62,10 @@ def main() -> None:
             print(f"{name:20} {adapter.repo}: {', '.join(adapter.files)}")
         return
     adapter = ADAPTERS[args.proxy]
-    reference = adapter.load(args.code_dir.resolve())
+    if args.undo_deviation and adapter.undo is None:
+        parser.error(f"the {args.proxy} adapter has no deviation to undo")
+    load = adapter.undo if args.undo_deviation and adapter.undo else adapter.load
+    reference = load(args.code_dir.resolve())
     name, _, variant = args.proxy.partition(":")
     proxy = resolve_proxy(name, variant or "default")
     if hasattr(proxy, "seed"):
