@@ -23,6 +23,7 @@ from naswot.cli._options import (
     add_scoring_options,
     count_int,
     positive_int,
+    positive_number,
     positive_seconds,
     seed_int,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "note",
     "open_store",
     "positive_int",
+    "positive_number",
     "positive_seconds",
     "proxy_label",
     "read_arch_file",

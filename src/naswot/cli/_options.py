@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from naswot._io import quote
@@ -60,19 +61,25 @@ MAX_SECONDS = 1e8
 """The largest time budget an option takes (about three years)."""
 
 
-def positive_seconds(text: str) -> float:
-    """Argparse type: a finite number of seconds > 0 and at most :data:`MAX_SECONDS`."""
+def _finite_positive(text: str, number: str, noun: str, limit: float = math.inf) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a number of seconds, got {quote(text)}"
-        ) from None
-    if not 0 < value <= MAX_SECONDS:
-        raise argparse.ArgumentTypeError(
-            f"expected seconds > 0 and at most {MAX_SECONDS:g}, got {quote(text, 40)}"
-        )
+        raise argparse.ArgumentTypeError(f"expected {number}, got {quote(text)}") from None
+    if not (0 < value <= limit and math.isfinite(value)):  # refuses NaN and inf too
+        bound = f" and at most {limit:g}" if math.isfinite(limit) else ""
+        raise argparse.ArgumentTypeError(f"expected {noun} > 0{bound}, got {quote(text, 40)}")
     return value
+
+
+def positive_seconds(text: str) -> float:
+    """Argparse type: a finite number of seconds > 0 and at most :data:`MAX_SECONDS`."""
+    return _finite_positive(text, "a number of seconds", "seconds", MAX_SECONDS)
+
+
+def positive_number(text: str) -> float:
+    """Argparse type: a finite number > 0 (a budget: millions of parameters, ms)."""
+    return _finite_positive(text, "a number", "a finite number")
 
 
 def add_scoring_options(

@@ -98,14 +98,14 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
     budget = p.add_argument_group("budgets (counted on the network with the dataset's classes)")
     budget.add_argument(
         "--max-params",
-        type=float,
+        type=_common.positive_number,
         default=None,
         metavar="P",
         help="score only cells with at most P million parameters (default: no limit)",
     )
     budget.add_argument(
         "--max-flops",
-        type=float,
+        type=_common.positive_number,
         default=None,
         metavar="F",
         help="score only cells with at most F million multiply-adds per image, as the flops "
@@ -113,7 +113,7 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
     )
     budget.add_argument(
         "--max-latency-ms",
-        type=float,
+        type=_common.positive_number,
         default=None,
         metavar="L",
         help="score only cells whose batch-1 forward takes at most L ms, measured on --device "
@@ -211,9 +211,6 @@ def _budget(args: argparse.Namespace, costs: _Costs) -> tuple[Callable[[Any], bo
         )
         if value is not None
     ]
-    for kind, value, _, _ in limits:
-        if not value > 0:
-            raise InvalidParameterError(f"--max-{kind} must be > 0. Got {value} instead.")
     if not limits:
         return None
     key = costs.space.key
