@@ -70,6 +70,14 @@ def test_pareto_out_is_the_front_of_the_scored_cells(
         == 0
     )
     assert fig.stat().st_size > 1000
+    # the same front as a spreadsheet saves it: BOM, CRLF
+    saved = tmp_path / "saved.csv"
+    saved.write_bytes(
+        b"\xef\xbb\xbf" + front.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    )
+    fig2 = tmp_path / "saved.png"
+    assert main(["plot", "pareto", "--front", str(saved), "--out", str(fig2)]) == 0
+    assert fig2.stat().st_size > 1000
 
 
 def test_search_benchmark_explains_the_choice(

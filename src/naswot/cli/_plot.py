@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from naswot._io import atomic_path, quote
+from naswot._io import atomic_path, decode_text, quote, read_csv
 from naswot._seeding import derive_seed, torch_seeded
 from naswot.benchmarks import BenchmarkTable, load_table
 from naswot.cli import _common
@@ -242,11 +242,14 @@ def _finite(text: str) -> bool:
 
 
 def _read_rows(path: Path) -> list[dict[str, str]]:
+    """The rows of a CSV that naswot wrote (or a spreadsheet saved: BOM, CRLF, padded cells)."""
     try:
-        with path.open(newline="") as f:
-            rows = list(csv.DictReader(f))
+        _, numbered = read_csv(decode_text(path.read_bytes()), path)
     except OSError as e:
         raise NaswotError(f"Cannot read {path}: {e.strerror}.") from None
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise InvalidParameterError(f"{path} is not a text CSV ({type(e).__name__}).") from None
+    rows = [row for _, row in numbered]
     if not rows:
         raise InvalidParameterError(f"{path} holds no rows.")
     return rows
