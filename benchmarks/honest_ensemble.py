@@ -20,7 +20,6 @@ single proxy).
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 import sys
 from pathlib import Path
@@ -31,7 +30,7 @@ from naswot.benchmarks import load_table
 from naswot.ensembles import ENSEMBLES, resolve_ensemble
 from naswot.evaluation import accuracy_column
 from naswot.evaluation.leaderboard import leaderboard, render_markdown
-from naswot.evaluation.scores import row_label
+from naswot.evaluation.scores import read_score_rows, row_label
 from naswot.evaluation.selection import select_ensemble
 from naswot.evaluation.targets import EVAL_DATASETS
 from naswot.proxies import PROXIES
@@ -43,15 +42,14 @@ def read_scores(paths: list[Path]) -> tuple[list[str], dict[str, dict[str, float
     order: dict[str, None] = {}
     scores: dict[str, dict[str, float]] = {}
     for path in paths:
-        with path.open(newline="", encoding="utf-8-sig") as f:
-            for row in csv.DictReader(f):
-                if row["proxy"] in ENSEMBLES:  # ensemble rows are recomputed here
-                    continue
-                label = row_label(row["proxy"], row["variant"])
-                order.setdefault(row["arch"], None)
-                ok = row["status"] != "error" and row["score"] not in ("", None)
-                value = float(row["score"]) if ok else math.nan
-                scores.setdefault(label, {})[row["arch"]] = value
+        for _, row in read_score_rows(path)[1]:
+            if row["proxy"] in ENSEMBLES:  # ensemble rows are recomputed here
+                continue
+            label = row_label(row["proxy"], row["variant"])
+            order.setdefault(row["arch"], None)
+            ok = row["status"] != "error" and row["score"] not in ("", None)
+            value = float(row["score"]) if ok else math.nan
+            scores.setdefault(label, {})[row["arch"]] = value
     return list(order), scores
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "ScoreTable",
     "ensemble_table",
     "load_scores",
+    "read_score_rows",
     "row_label",
     "score_labels",
     "shipped_scores_path",
@@ -73,12 +74,16 @@ def score_labels(path: Path | str | None) -> set[str]:
         BenchmarkError: if the file is missing or not (gzipped) text.
     """
     path = shipped_scores_path() if path is None else Path(path)
-    _, rows = _read_rows(path)
+    _, rows = read_score_rows(path)
     return {row_label(row.get("proxy"), row.get("variant")) for _, row in rows}
 
 
-def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    """The header and the ``(line, row)`` pairs of a score CSV (gzipped too; BOM, CRLF)."""
+def read_score_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """The header and the ``(line, row)`` pairs of a score CSV (gzipped too; BOM, CRLF).
+
+    Raises:
+        BenchmarkError: if the file is missing, empty, or not (gzipped) text CSV.
+    """
     if not path.is_file():
         raise BenchmarkError(
             f"Score file {path} not found; make one with `naswot score ... --out FILE.csv`."
@@ -114,7 +119,7 @@ def load_scores(
             architecture appears with two different scores.
     """
     path = shipped_scores_path() if path is None else Path(path)
-    fields, rows = _read_rows(path)
+    fields, rows = read_score_rows(path)
     for column in ("arch", "score"):
         if column not in fields:
             raise BenchmarkError(f"{path} has no '{column}' column (columns: {shorten(fields)}).")
