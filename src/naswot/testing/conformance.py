@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -10,10 +12,10 @@ from torch import nn
 
 from naswot.data.batch import Batch
 from naswot.exceptions import ArchParseError
-from naswot.proxies import Proxy, ScoreResult, Status
+from naswot.proxies import Proxy, ScoreResult, Status, log_abs_det, naswot_kernel
 from naswot.spaces import MutableSpace, SearchSpace
 
-__all__ = ["check_proxy", "check_space"]
+__all__ = ["check_fast_scorer", "check_proxy", "check_space"]
 
 
 def check_space(space: SearchSpace[Any], *, n: int = 50, seed: int = 0) -> None:
@@ -68,3 +70,34 @@ def check_proxy(proxy: Proxy, model_factory: Any, batch: Batch) -> ScoreResult:
     assert isinstance(model, nn.Module)
     assert torch.is_tensor(batch.inputs)
     return first
+
+
+def check_fast_scorer(
+    space: SearchSpace[Any],
+    cells: Iterable[Any],
+    module_and_fast: Callable[[Any, str], tuple[nn.Module, Any, Any]],
+    x: torch.Tensor,
+    *,
+    variant: str = "default",
+) -> float:
+    """Checks a space's fast NASWOT scorer against the module scorer on the same weights.
+
+    ``module_and_fast(cell, variant)`` returns the built network, the fast scorer and the
+    weights the scorer takes (the network's own). For every cell: the same N_A, the same
+    singularity, K within 0.1 % of its diagonal (only pre-activations within rounding of zero may
+    flip) and the log-determinant within 1e-3. Returns the largest log-determinant difference.
+    """
+    worst = 0.0
+    for cell in cells:
+        net, fast, weights = module_and_fast(cell, variant)
+        k_module, n_module = naswot_kernel(net, x, variant=variant, gate=False)
+        with torch.no_grad():
+            k_fast, n_fast, _ = fast.kernel(cell, x, weights)
+        assert n_fast == n_module, space.key(cell)
+        a, b = log_abs_det(k_module), log_abs_det(k_fast)
+        assert (a == -math.inf) == (b == -math.inf), space.key(cell)
+        if math.isfinite(a):
+            worst = max(worst, abs(a - b))
+            assert float((k_module - k_fast).abs().max()) <= 0.001 * float(k_module[0, 0])
+    assert worst < 1e-3
+    return worst
