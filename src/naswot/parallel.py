@@ -42,10 +42,17 @@ from naswot.exceptions import (
     NaswotError,
     WorkerDied,
 )
-from naswot.scoring import ScoreRecord, ScoringJob, ensemble_records, proxy_label
+from naswot.scoring import ScoreRecord, ScoringJob, ensemble_records, proxy_label, run_jobs
 from naswot.store import ResultStore
 
-__all__ = ["BACKENDS", "ScoringJob", "score_chunk", "score_parallel", "score_pool"]
+__all__ = [
+    "BACKENDS",
+    "ScoringJob",
+    "score_chunk",
+    "score_parallel",
+    "score_parallel_jobs",
+    "score_pool",
+]
 
 BACKENDS = ("local", "ray")
 _POLL_SECONDS = 0.2  # how often the driver looks at ``stop`` while chunks run
@@ -56,11 +63,12 @@ _worker_halt: Any = None  # Any: multiprocessing.synchronize.Event of the spawn 
 
 
 def score_chunk(
-    job: ScoringJob, keys: Sequence[str], store_path: str | None, threads: int | None
+    jobs: Sequence[ScoringJob], keys: Sequence[str], store_path: str | None, threads: int | None
 ) -> list[ScoreRecord]:
-    """Scores one chunk in this process (the worker side of both backends).
+    """Scores one chunk with every job in this process (the worker side of both backends).
 
-    In a local worker whose pool was asked to stop, returns the records scored so far.
+    Returns the records of every job, architecture by architecture (see :func:`run_jobs`). In
+    a local worker whose pool was asked to stop, returns the records scored so far.
     """
     if threads:  # a Ray task: its process was not made by _init_worker
         tune_malloc()
@@ -69,14 +77,19 @@ def score_chunk(
     got: list[ScoreRecord] = []
     store = ResultStore(store_path) if store_path else None
     try:
-        return job.run(
-            keys, store=store, on_record=got.append, stop=None if halt is None else halt.is_set
+        run_jobs(
+            jobs,
+            keys,
+            store=store,
+            on_record=got.append,
+            stop=None if halt is None else halt.is_set,
         )
     except Interrupted:
-        return got
+        pass
     finally:
         if store is not None:
             store.close()
+    return got
 
 
 def score_parallel(
@@ -92,11 +105,43 @@ def score_parallel(
     progress: bool = False,
     stop: Callable[[], bool] | None = None,
 ) -> list[ScoreRecord]:
-    """Scores ``keys`` in parallel; returns one record per key in input order.
+    """Scores ``keys`` with one job in parallel: :func:`score_parallel_jobs` with ``[job]``."""
+    (records,) = score_parallel_jobs(
+        keys,
+        [job],
+        workers=workers,
+        backend=backend,
+        store=store,
+        threads=threads,
+        address=address,
+        chunk_size=chunk_size,
+        progress=progress,
+        stop=stop,
+    )
+    return records
+
+
+def score_parallel_jobs(
+    keys: Sequence[str],
+    jobs: Sequence[ScoringJob],
+    *,
+    workers: int,
+    backend: Literal["local", "ray"] = "local",
+    store: ResultStore | None = None,
+    threads: int | None = None,
+    address: str | None = None,
+    chunk_size: int | None = None,
+    progress: bool = False,
+    stop: Callable[[], bool] | None = None,
+) -> list[list[ScoreRecord]]:
+    """Scores ``keys`` with several jobs in parallel, each chunk with every job at once.
+
+    A worker scores its chunk of architectures as :func:`~naswot.scoring.run_jobs` does (one
+    network and one set of shared passes per architecture).
 
     Args:
-        keys: architecture keys of ``job.space``.
-        job: what to score and how.
+        keys: architecture keys of the jobs' space.
+        jobs: what to score and how (one space, batch, seed and device).
         workers: processes (``local``) or concurrent tasks (``ray``), >= 1.
         backend: ``local`` or ``ray``.
         store: the result store (rows already there are not recomputed).
@@ -108,6 +153,9 @@ def score_parallel(
         stop: asked while chunks run; when it returns True, no new chunk starts, local workers
             stop after their current architecture, and
             :class:`~naswot.exceptions.Interrupted` is raised.
+
+    Returns:
+        One list per job, in order: one record per key, in input order.
 
     Raises:
         WorkerDied: a worker process died (killed, out of memory); what finished is stored.
@@ -123,43 +171,50 @@ def score_parallel(
             f"The 'workers' parameter of score_parallel must be an int >= 1. Got {workers!r} "
             "instead."
         )
-    canonical = [job.space.key(job.space.parse(k)) for k in keys]
+    if not jobs:
+        raise InvalidParameterError("score_parallel_jobs needs at least one job.")
+    space = jobs[0].space
+    canonical = [space.key(space.parse(k)) for k in keys]
     unique = list(dict.fromkeys(canonical))
-    done = {k: r for k in unique if (r := job.cached(store, k)) is not None}
-    todo = [k for k in unique if k not in done]
+    index = {(j.proxy.name, j.variant): i for i, j in enumerate(jobs)}
+    done: list[dict[str, ScoreRecord]] = [
+        {k: r for k in unique if (r := job.cached(store, k)) is not None} for job in jobs
+    ]
+    todo = [k for k in unique if any(k not in d for d in done)]
     size = chunk_size or max(1, min(64, -(-len(todo) // (4 * workers))))
     chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
     threads = threads or 1  # more per process stall under load (docs/performance.md)
+    what = jobs[0].proxy.name if len(jobs) == 1 else f"{len(jobs)} proxies"
     bar = tqdm(
         total=len(canonical),
         initial=len(canonical) - len(todo),
         unit="arch",
-        desc=f"scoring ({job.proxy.name}, {workers} {backend} workers)",
+        desc=f"scoring ({what}, {workers} {backend} workers)",
         disable=not progress,
         dynamic_ncols=True,
     )
     try:
         if backend == "local":
-            results = _run_local(job, chunks, workers, threads, store, stop)
+            results = _run_local(jobs, chunks, workers, threads, store, stop)
         else:
-            results = _run_ray(job, chunks, workers, threads, address, store, stop)
+            results = _run_ray(jobs, chunks, workers, threads, address, store, stop)
         for records in results:
             for r in records:
-                done[r.arch] = r
-            bar.update(len(records))
+                done[index[(r.proxy, r.variant)]][r.arch] = r
+            bar.update(len({r.arch for r in records}))
     except _Stopped:
-        raise Interrupted(_n_scored(unique, done, job, store), len(unique)) from None
+        raise Interrupted(_n_scored(unique, done, jobs, store), len(unique)) from None
     except _WorkerLost as e:
         kept = (
             "what finished is in the store: run the same command again to resume"
             if store is not None
             else "nothing is kept without a store"
         )
-        n = _n_scored(unique, done, job, store)
+        n = _n_scored(unique, done, jobs, store)
         raise WorkerDied(f"{e}; {n} of {len(unique)} architectures are scored, {kept}.") from None
     finally:
         bar.close()
-    return [done[k] for k in canonical]
+    return [[d[k] for k in canonical] for d in done]
 
 
 def score_pool(
@@ -200,39 +255,48 @@ def score_pool(
         The records of every job (under its proxy label), then of every ensemble (under its
         label), each in key order.
     """
-    by_label: dict[str, list[ScoreRecord]] = {}
-    for job in jobs:
-        if workers > 1 or backend != "local":
-            records = score_parallel(
-                keys,
-                job,
-                workers=workers,
-                backend=backend,
-                store=store,
-                threads=threads,
-                address=address,
-                progress=progress,
-                stop=stop,
-            )
-            if on_record is not None:
+    if not jobs:
+        raise InvalidParameterError("score_pool needs at least one job.")
+    if workers > 1 or backend != "local":
+        per_job = score_parallel_jobs(
+            keys,
+            jobs,
+            workers=workers,
+            backend=backend,
+            store=store,
+            threads=threads,
+            address=address,
+            progress=progress,
+            stop=stop,
+        )
+        if on_record is not None:
+            for records in per_job:
                 for r in records:
                     on_record(r)
-        else:
-            tune_malloc()
-            if threads:
-                torch.set_num_threads(threads)
-            records = job.run(keys, store=store, progress=progress, on_record=on_record, stop=stop)
-        by_label[proxy_label(job.proxy)] = records
+    else:
+        tune_malloc()
+        if threads:
+            torch.set_num_threads(threads)
+        per_job = run_jobs(
+            jobs, keys, store=store, progress=progress, on_record=on_record, stop=stop
+        )
+    by_label = {proxy_label(j.proxy): r for j, r in zip(jobs, per_job, strict=True)}
     for spec in ensembles:
         by_label[spec.label] = ensemble_records(spec, by_label)
     return by_label
 
 
 def _n_scored(
-    keys: list[str], done: dict[str, ScoreRecord], job: ScoringJob, store: ResultStore | None
+    keys: list[str],
+    done: list[dict[str, ScoreRecord]],
+    jobs: Sequence[ScoringJob],
+    store: ResultStore | None,
 ) -> int:
-    """How many of ``keys`` are scored: returned to the driver, or written by a worker."""
-    return sum(k in done or job.cached(store, k) is not None for k in keys)
+    """How many of ``keys`` every job has scored: returned to the driver, or written by a worker."""
+    return sum(
+        all(k in d or job.cached(store, k) is not None for d, job in zip(done, jobs, strict=True))
+        for k in keys
+    )
 
 
 class _Stopped(Exception):
@@ -253,7 +317,7 @@ def _init_worker(threads: int, halt: Any) -> None:  # Any: the spawn context's E
 
 
 def _run_local(
-    job: ScoringJob,
+    jobs: Sequence[ScoringJob],
     chunks: list[list[str]],
     workers: int,
     threads: int,
@@ -269,7 +333,7 @@ def _run_local(
         initializer=_init_worker,
         initargs=(threads, halt),
     ) as pool:
-        pending = {pool.submit(score_chunk, job, chunk, store_path, None) for chunk in chunks}
+        pending = {pool.submit(score_chunk, jobs, chunk, store_path, None) for chunk in chunks}
         # The pool's processes (a private attribute, read only to name a dead worker).
         seen: dict[int, Any] = {}
         try:
@@ -320,7 +384,7 @@ def _dead_workers(processes: dict[int, Any]) -> str:  # Any: multiprocessing Pro
 
 
 def _run_ray(
-    job: ScoringJob,
+    jobs: Sequence[ScoringJob],
     chunks: list[list[str]],
     workers: int,
     threads: int,
@@ -354,10 +418,11 @@ def _run_ray(
             if handler is not None:
                 signal.signal(signum, handler)
     try:
-        gpus = 1 if torch.device(job.device).type == "cuda" else 0
+        gpus = 1 if torch.device(jobs[0].device).type == "cuda" else 0
         remote = ray.remote(num_cpus=threads, num_gpus=gpus, max_retries=2)(score_chunk)
-        job_ref = ray.put(job)
-        pending = [remote.remote(job_ref, chunk, None, threads) for chunk in chunks]
+        by_variant = {(j.proxy.name, j.variant): j for j in jobs}
+        jobs_ref = ray.put(jobs)
+        pending = [remote.remote(jobs_ref, chunk, None, threads) for chunk in chunks]
         while pending:
             ready, pending = ray.wait(pending, num_returns=1, timeout=_POLL_SECONDS)
             if ready:
@@ -373,7 +438,7 @@ def _run_ray(
                     ) from None
                 if store is not None:
                     for r in records:
-                        job.write(store, r)
+                        by_variant[(r.proxy, r.variant)].write(store, r)
                 yield records
             if stop is not None and pending and stop():
                 for ref in pending:

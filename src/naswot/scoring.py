@@ -13,9 +13,10 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import torch
+from torch import nn
 from tqdm.auto import tqdm
 
 from naswot._seeding import derive_seed, torch_seeded
@@ -32,6 +33,7 @@ from naswot.exceptions import (
 from naswot.fast import FastScorer
 from naswot.networks import NetworkBuilder
 from naswot.proxies import PROXIES, Proxy, ScoreResult, Status, log_abs_det
+from naswot.proxies._shared import SharedPasses, SharingProxy, shares_passes
 from naswot.spaces import SearchSpace
 from naswot.spaces.custom import source_fingerprint
 from naswot.store import ResultStore, ScoreKey, StoredScore
@@ -39,11 +41,14 @@ from naswot.store import ResultStore, ScoreKey, StoredScore
 __all__ = [
     "ScoreRecord",
     "ScoringJob",
+    "build_network",
     "engine_name",
     "ensemble_records",
     "proxy_label",
     "proxy_revision",
+    "run_jobs",
     "score_architectures",
+    "score_jobs",
     "score_one",
     "space_revision",
     "stored_variant",
@@ -108,21 +113,56 @@ def score_one(
         The result and the seconds it took (build + score).
     """
     start = time.perf_counter()
+
+    def compute() -> ScoreResult:
+        seeded = torch_seeded(derive_seed(seed, space.name, space.key(arch)), devices=[device])
+        if fast is not None:
+            with seeded:
+                weights = fast.draw_weights(arch)
+            return _fast_result(fast, arch, batch, weights)
+        model = build_network(
+            arch, space=space, builder=builder, seed=seed, device=device, n_classes=n_classes
+        )
+        return proxy(model, batch)
+
+    result = _guarded(compute, space.key(arch), batch, on_error)
+    return result, time.perf_counter() - start
+
+
+def build_network(
+    arch: Any,  # Any: the architecture type of ``space``
+    *,
+    space: SearchSpace[Any],
+    builder: NetworkBuilder,
+    seed: int,
+    device: torch.device,
+    n_classes: int = 1,
+) -> nn.Module:
+    """The fresh network of ``arch``, built under ``derive_seed(seed, space, arch)``.
+
+    Moved to ``device``. Every engine builds its networks through this one function.
+    """
+    with torch_seeded(derive_seed(seed, space.name, space.key(arch)), devices=[device]):
+        model = builder(arch, n_classes=n_classes)
+    return model.to(device)
+
+
+def _guarded(
+    compute: Callable[[], ScoreResult],
+    arch_key: str,
+    batch: Batch,
+    on_error: Literal["raise", "record"],
+) -> ScoreResult:
+    """``compute()``, with failures turned into results as ``on_error`` says."""
     try:
-        with torch_seeded(derive_seed(seed, space.name, space.key(arch)), devices=[device]):
-            model = builder(arch, n_classes=n_classes) if fast is None else fast.draw_weights(arch)
-        if fast is None:
-            model.to(device)
-            result = proxy(model, batch)
-        else:
-            result = _fast_result(fast, arch, batch, model)
+        return compute()
     except KeyboardInterrupt:
         raise
     except DegenerateNetworkError as e:
         # A property of the architecture (named status), stored like a score; never retried.
         if on_error == "raise":
             raise
-        result = ScoreResult(score=None, status=Status(e.status), error=str(e))
+        return ScoreResult(score=None, status=Status(e.status), error=str(e))
     except torch.cuda.OutOfMemoryError as e:
         # A smaller batch changes the score (train-mode BatchNorm), so this is not retried.
         message = (
@@ -132,17 +172,83 @@ def score_one(
         )
         if on_error == "raise":
             raise ScoringError(message) from e
-        log.warning("Scoring %s failed: %s", space.key(arch), message)
-        result = ScoreResult(score=None, status=Status.ERROR, error=message)
+        log.warning("Scoring %s failed: %s", arch_key, message)
         torch.cuda.empty_cache()
+        return ScoreResult(score=None, status=Status.ERROR, error=message)
     except Exception as e:
         # The 'record' policy keeps the message as the row's error: never a 0 or a NaN.
         if on_error == "raise":
             raise
         message = str(e) if isinstance(e, NaswotError) else f"{type(e).__name__}: {e}"
-        log.warning("Scoring %s failed: %s", space.key(arch), message)
-        result = ScoreResult(score=None, status=Status.ERROR, error=message)
-    return result, time.perf_counter() - start
+        log.warning("Scoring %s failed: %s", arch_key, message)
+        return ScoreResult(score=None, status=Status.ERROR, error=message)
+
+
+def score_jobs(
+    arch: Any,  # Any: the architecture type of the jobs' space
+    jobs: Sequence[ScoringJob],
+    batch: Batch,
+    *,
+    on_error: Literal["raise", "record"] = "record",
+) -> list[tuple[ScoreResult, float]]:
+    """Scores one architecture with every job: the multi-proxy engine.
+
+    The proxies that read shared passes (:mod:`naswot.proxies._shared`) get one network per
+    number of outputs (built as :func:`build_network` builds it) and one
+    :class:`~naswot.proxies.SharedPasses` for it, so each pass they have in common runs once;
+    every other job is scored as :func:`score_one` scores it (its own network, or its fast
+    scorer). Each score is bit-identical to the job's alone (``tests/test_engine.py`` checks
+    every registered proxy and variant). A shared pass's time counts towards the first job
+    that needs it.
+
+    Args:
+        arch: the architecture; every job must be of the same space, seed and device.
+        jobs: the jobs, scored in this order.
+        batch: the jobs' batch, already on their device.
+        on_error: ``record`` failures as results with status ``error``, or ``raise`` them.
+
+    Returns:
+        One (result, seconds) pair per job, in order.
+    """
+    shared: dict[int, tuple[nn.Module, SharedPasses]] = {}
+    out: list[tuple[ScoreResult, float]] = []
+    for job in jobs:
+        device = torch.device(job.device)
+        if job.fast is not None or not shares_passes(job.proxy):
+            out.append(
+                score_one(
+                    arch,
+                    space=job.space,
+                    builder=job.builder,
+                    proxy=job.proxy,
+                    batch=batch,
+                    seed=job.seed,
+                    device=device,
+                    on_error=on_error,
+                    fast=job.fast,
+                    n_classes=job.n_classes,
+                )
+            )
+            continue
+        start = time.perf_counter()
+
+        def compute(job: ScoringJob = job, device: torch.device = device) -> ScoreResult:
+            if job.n_classes not in shared:
+                model = build_network(
+                    arch,
+                    space=job.space,
+                    builder=job.builder,
+                    seed=job.seed,
+                    device=device,
+                    n_classes=job.n_classes,
+                )
+                shared[job.n_classes] = model, SharedPasses(model, batch)
+            model, passes = shared[job.n_classes]
+            return cast(SharingProxy, job.proxy).score_shared(model, batch, passes)
+
+        result = _guarded(compute, job.space.key(arch), batch, on_error)
+        out.append((result, time.perf_counter() - start))
+    return out
 
 
 def _fast_result(fast: FastScorer, arch: Any, batch: Batch, weights: Any) -> ScoreResult:
@@ -319,67 +425,116 @@ class ScoringJob:
         stop: Callable[[], bool] | None = None,
         on_error: Literal["raise", "record"] = "record",
     ) -> list[ScoreRecord]:
-        """Scores ``keys`` one by one in this process, each result written through ``store``.
-
-        Args:
-            keys: architecture keys of the space; parsed (and canonicalised) before any scoring.
-            store: where results are looked up and written; None keeps them in memory only.
-            progress: show a progress bar on stderr.
-            on_record: called with each record as soon as it is known.
-            stop: asked before each architecture; when it returns True, scoring stops with
-                :class:`~naswot.exceptions.Interrupted` (everything scored so far is stored).
-            on_error: ``record`` failures as rows with status ``error``, or ``raise`` them.
+        """Scores ``keys`` one by one in this process: :func:`run_jobs` with this one job.
 
         Returns:
             One record per key, in input order (duplicates included).
         """
-        if on_error not in ("raise", "record"):
-            raise InvalidParameterError(
-                "The 'on_error' parameter of score_architectures must be 'raise' or 'record'. "
-                f"Got {on_error!r} instead."
-            )
-        archs = [self.space.parse(k) for k in keys]
-        device = torch.device(self.device)
-        batch = self.batch.to(device)
-        done: dict[str, ScoreRecord] = {}
-        records: list[ScoreRecord] = []
-        # No tqdm object at all without a bar: tqdm makes a multiprocessing lock, which a
-        # worker killed by a signal leaves behind (a "leaked semaphore" warning at exit).
-        shown = (
-            tqdm(archs, desc=f"scoring ({self.proxy.name})", unit="arch", dynamic_ncols=True)
-            if progress
-            else archs
+        (records,) = run_jobs(
+            [self],
+            keys,
+            store=store,
+            progress=progress,
+            on_record=on_record,
+            stop=stop,
+            on_error=on_error,
         )
-        for arch in shown:
-            if stop is not None and stop():
-                raise Interrupted(len(records), len(archs))
-            key = self.space.key(arch)
-            record = done.get(key)
-            if record is not None:
-                record = _as_cached(record)
-            else:
-                record = self.cached(store, key)
-                if record is None:
-                    result, seconds = score_one(
-                        arch,
-                        space=self.space,
-                        builder=self.builder,
-                        proxy=self.proxy,
-                        batch=batch,
-                        seed=self.seed,
-                        device=device,
-                        on_error=on_error,
-                        fast=self.fast,
-                        n_classes=self.n_classes,
-                    )
-                    record = self.record(key, result, seconds)
-                    if store is not None:
-                        self.write(store, record)
-                done[key] = record
-            records.append(record)
+        return records
+
+
+def run_jobs(
+    jobs: Sequence[ScoringJob],
+    keys: Sequence[str],
+    *,
+    store: ResultStore | None = None,
+    progress: bool = False,
+    on_record: Callable[[ScoreRecord], None] | None = None,
+    stop: Callable[[], bool] | None = None,
+    on_error: Literal["raise", "record"] = "record",
+) -> list[list[ScoreRecord]]:
+    """Scores ``keys`` with several jobs in this process, architecture by architecture.
+
+    Each architecture goes through :func:`score_jobs` (one network and one set of shared passes
+    for the proxies that share), for the jobs whose row is not in ``store`` yet; each result is
+    written through ``store`` as soon as it is known.
+
+    Args:
+        jobs: the jobs, all of one space, batch, seed and device (proxies differ).
+        keys: architecture keys of the space; parsed (and canonicalised) before any scoring.
+        store: where results are looked up and written; None keeps them in memory only.
+        progress: show a progress bar on stderr.
+        on_record: called with each record as soon as it is known.
+        stop: asked before each architecture; when it returns True, scoring stops with
+            :class:`~naswot.exceptions.Interrupted` (everything scored so far is stored).
+        on_error: ``record`` failures as rows with status ``error``, or ``raise`` them.
+
+    Returns:
+        One list per job, in order: one record per key, in input order (duplicates included).
+    """
+    if on_error not in ("raise", "record"):
+        raise InvalidParameterError(
+            "The 'on_error' parameter of score_architectures must be 'raise' or 'record'. "
+            f"Got {on_error!r} instead."
+        )
+    _check_compatible(jobs)
+    space = jobs[0].space
+    archs = [space.parse(k) for k in keys]
+    device = torch.device(jobs[0].device)
+    batch = jobs[0].batch.to(device)
+    done: dict[str, list[ScoreRecord]] = {}
+    out: list[list[ScoreRecord]] = [[] for _ in jobs]
+    # No tqdm object at all without a bar: tqdm makes a multiprocessing lock, which a
+    # worker killed by a signal leaves behind (a "leaked semaphore" warning at exit).
+    what = jobs[0].proxy.name if len(jobs) == 1 else f"{len(jobs)} proxies"
+    shown = (
+        tqdm(archs, desc=f"scoring ({what})", unit="arch", dynamic_ncols=True)
+        if progress
+        else archs
+    )
+    for n, arch in enumerate(shown):
+        if stop is not None and stop():
+            raise Interrupted(n, len(archs))
+        key = space.key(arch)
+        known = done.get(key)
+        if known is not None:
+            records = [_as_cached(r) for r in known]
+        else:
+            cached = [job.cached(store, key) for job in jobs]
+            missing = [i for i, r in enumerate(cached) if r is None]
+            fresh = score_jobs(arch, [jobs[i] for i in missing], batch, on_error=on_error)
+            for i, (result, seconds) in zip(missing, fresh, strict=True):
+                record = jobs[i].record(key, result, seconds)
+                if store is not None:
+                    jobs[i].write(store, record)
+                cached[i] = record
+            records = [r for r in cached if r is not None]
+            done[key] = records
+        for i, record in enumerate(records):
+            out[i].append(record)
             if on_record is not None:
                 on_record(record)
-        return records
+    return out
+
+
+def _check_compatible(jobs: Sequence[ScoringJob]) -> None:
+    """Raises InvalidParameterError unless the jobs share space, batch, seed and device."""
+    if not jobs:
+        raise InvalidParameterError("run_jobs needs at least one job.")
+    first = jobs[0]
+    for job in jobs[1:]:
+        if (job.space.name, job.batch_fingerprint, job.seed, job.device) != (
+            first.space.name,
+            first.batch_fingerprint,
+            first.seed,
+            first.device,
+        ):
+            raise InvalidParameterError(
+                "The jobs scored together must share the space, batch, seed and device; "
+                f"{proxy_label(job.proxy)} differs from {proxy_label(first.proxy)}."
+            )
+    labels = [(j.proxy.name, j.variant) for j in jobs]
+    if len(set(labels)) != len(labels):
+        raise InvalidParameterError("The jobs scored together name one proxy variant twice.")
 
 
 def score_architectures(

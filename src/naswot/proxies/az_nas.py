@@ -46,6 +46,7 @@ from naswot.proxies._common import (
     noise_like,
     scoring_state,
 )
+from naswot.proxies._shared import SharedPasses, SharesPasses
 from naswot.proxies.flops import Flops
 
 __all__ = [
@@ -162,8 +163,13 @@ def _recorded(model: nn.Module) -> Iterator[list[torch.Tensor]]:
             h.remove()
 
 
-class _AzComponent:
-    """What the four components share: variants, seed, the forward pass that yields features."""
+class _AzComponent(SharesPasses):
+    """What the four components share: variants, seed, the forward pass that yields features.
+
+    The forward pass (the shared pass ``az_forward``) runs once per network, seed and variant
+    with the graph kept (trainability pulls probes back through it), and the entropies of its
+    features (``az_entropies``) once: expressivity and progressivity read the same list.
+    """
 
     name: str
     higher_is_better = True
@@ -172,44 +178,70 @@ class _AzComponent:
     default_batch_size = 64  # the paper's batch; the CLI uses it when --batch-size is not given
     revision: ClassVar[int] = 1
     variants: ClassVar[tuple[str, ...]] = ("default", "as_built")
+    passes: ClassVar[tuple[str, ...]] = ("az_forward", "az_entropies")
 
     def __init__(self, variant: str = "default", *, seed: int = 0) -> None:
         self.variant = check_variant(type(self).__name__, variant, self.variants)
         self.seed = seed
 
-    def _features(
-        self, model: nn.Module, batch: Batch, generator: torch.Generator
-    ) -> list[torch.Tensor]:
-        """The feature maps of one forward pass (with the graph between them)."""
+    def _forward(
+        self, model: nn.Module, batch: Batch, passes: SharedPasses
+    ) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """The feature maps of one forward pass (with the graph between them), and more.
+
+        Also the state of the seed's generator after the weights and inputs were drawn (the
+        trainability probes are drawn next).
+        """
+        return passes.get(
+            model,
+            batch,
+            ("az_forward", self.variant, self.seed),
+            lambda: self._compute_forward(model, batch),
+        )
+
+    def _compute_forward(
+        self, model: nn.Module, batch: Batch
+    ) -> tuple[list[torch.Tensor], torch.Tensor]:
+        generator = torch.Generator().manual_seed(self.seed)
         x = inputs_of(batch, self.name, min_size=2)
         if self.variant == "default":
             params = kaiming_fan_in(model, generator)
             (seed_x,) = torch.randint(0, 2**62, (1,), generator=generator).tolist()
-            x = noise_like(x, seed_x).requires_grad_(True)  # the graph between the features
-            buffers = dict(model.named_buffers())
-            with _recorded(model) as features:
-                functional_call(model, (params, buffers), (x,))
+            x = noise_like(x, seed_x)
         else:
-            with _recorded(model) as features:
-                model(x.detach().requires_grad_(True))
+            params = dict(model.named_parameters())
+        # Private copies of the BatchNorm statistics: the graph kept for trainability saves
+        # them, and restoring the network's own after another proxy must not touch the graph.
+        buffers = {n: b.clone() for n, b in model.named_buffers()}
+        with _recorded(model) as features:  # x requires grad: the graph between the features
+            functional_call(model, (params, buffers), (x.detach().requires_grad_(True),))
         if len(features) < 2:
             raise ScoringError(
                 f"{self.name} needs at least two block outputs (the model's stem and cells, or "
                 f"its children); found {len(features)}."
             )
-        return features
+        return features, generator.get_state()
 
-    def _score(self, model: nn.Module, batch: Batch) -> ScoreResult:
+    def _entropies(self, model: nn.Module, batch: Batch, passes: SharedPasses) -> list[float]:
+        """:func:`feature_entropy` of each feature map of the forward pass."""
+        return passes.get(
+            model,
+            batch,
+            ("az_entropies", self.variant, self.seed),
+            lambda: [feature_entropy(f) for f in self._forward(model, batch, passes)[0]],
+        )
+
+    def _score(self, model: nn.Module, batch: Batch, passes: SharedPasses) -> ScoreResult:
         raise NotImplementedError
 
-    def __call__(self, model: nn.Module, batch: Batch, /) -> ScoreResult:
+    def score_shared(self, model: nn.Module, batch: Batch, passes: SharedPasses, /) -> ScoreResult:
         """Scores ``model`` (default: re-initialised, on N(0, 1) inputs of the batch's shape)."""
         with (
             scoring_state(model, train=True),
             failures_as_scoring_errors(self.name),
             torch.enable_grad(),
         ):
-            return self._score(model, batch)
+            return self._score(model, batch, passes)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.variant!r}, seed={self.seed})"
@@ -224,10 +256,8 @@ class AzExpressivity(_AzComponent):
 
     name = "az_expressivity"
 
-    def _score(self, model: nn.Module, batch: Batch) -> ScoreResult:
-        with torch.no_grad():
-            features = self._features(model, batch, torch.Generator().manual_seed(self.seed))
-        return finite_result(sum(feature_entropy(f) for f in features), self.name)
+    def _score(self, model: nn.Module, batch: Batch, passes: SharedPasses) -> ScoreResult:
+        return finite_result(sum(self._entropies(model, batch, passes)), self.name)
 
 
 class AzProgressivity(_AzComponent):
@@ -239,10 +269,8 @@ class AzProgressivity(_AzComponent):
 
     name = "az_progressivity"
 
-    def _score(self, model: nn.Module, batch: Batch) -> ScoreResult:
-        with torch.no_grad():
-            features = self._features(model, batch, torch.Generator().manual_seed(self.seed))
-        h = [feature_entropy(f) for f in features]
+    def _score(self, model: nn.Module, batch: Batch, passes: SharedPasses) -> ScoreResult:
+        h = self._entropies(model, batch, passes)
         return finite_result(min(b - a for a, b in itertools.pairwise(h)), self.name)
 
 
@@ -257,10 +285,12 @@ class AzTrainability(_AzComponent):
     """
 
     name = "az_trainability"
+    passes: ClassVar[tuple[str, ...]] = ("az_forward",)
 
-    def _score(self, model: nn.Module, batch: Batch) -> ScoreResult:
-        generator = torch.Generator().manual_seed(self.seed)
-        features = self._features(model, batch, generator)
+    def _score(self, model: nn.Module, batch: Batch, passes: SharedPasses) -> ScoreResult:
+        features, state = self._forward(model, batch, passes)
+        generator = torch.Generator()
+        generator.set_state(state)
         terms: list[float] = []
         for out, inp in zip(features[:0:-1], features[-2::-1], strict=True):
             probe = torch.randint(0, 2, out.shape, generator=generator).to(out) * 2 - 1

@@ -22,6 +22,7 @@ from naswot.proxies._common import (
     labels_of,
     scoring_state,
 )
+from naswot.proxies._shared import SharedPasses, SharesPasses
 from naswot.proxies.jacob_cov import correlation, input_jacobian
 
 __all__ = ["EpeNas", "epe_nas_score"]
@@ -29,7 +30,7 @@ __all__ = ["EpeNas", "epe_nas_score"]
 K = 1e-5
 
 
-class EpeNas:
+class EpeNas(SharesPasses):
     """EPE-NAS: the v1 NASWOT Jacobians, correlated within each class; higher is better.
 
     ``J_i = d(sum of all outputs)/dx_i`` as for ``jacob_cov`` (BatchNorm in train mode). For each
@@ -51,18 +52,21 @@ class EpeNas:
     needs_classes = True
     variants: ClassVar[tuple[str, ...]] = ("default",)
     revision: ClassVar[int] = 1
+    passes: ClassVar[tuple[str, ...]] = ("input_jacobian",)
 
     def __init__(self, variant: str = "default") -> None:
         self.variant = check_variant("EpeNas", variant, self.variants)
 
-    def __call__(self, model: nn.Module, batch: Batch, /) -> ScoreResult:
-        """Scores ``model`` on the labelled ``batch``."""
+    def score_shared(self, model: nn.Module, batch: Batch, passes: SharedPasses, /) -> ScoreResult:
+        """Scores ``model`` on ``batch`` (the input Jacobian from ``passes``)."""
         x = inputs_of(batch, self.name, min_size=2)
         with (
             scoring_state(model, train=True, proxy=self.name),
             failures_as_scoring_errors(self.name),
         ):
-            jacobian, out = input_jacobian(model, x)
+            jacobian, out = passes.get(
+                model, batch, ("input_jacobian",), lambda: input_jacobian(model, x)
+            )
             labels = labels_of(batch, out, self.name)
             return finite_result(epe_nas_score(jacobian, labels, out.shape[1]), self.name)
 

@@ -21,11 +21,12 @@ from naswot.proxies._common import (
     scoring_state,
     weight_gradients,
 )
+from naswot.proxies._shared import SharedPasses, SharesPasses
 
 __all__ = ["GradNorm"]
 
 
-class GradNorm:
+class GradNorm(SharesPasses):
     """``S = sum over conv/linear layers l of ||dL/dW_l||_2``; higher is better.
 
     The Euclidean (Frobenius) norm of each layer's weight gradient, summed over layers as foresight
@@ -40,18 +41,24 @@ class GradNorm:
     needs_classes = True
     variants: ClassVar[tuple[str, ...]] = ("default",)
     revision: ClassVar[int] = 1
+    passes: ClassVar[tuple[str, ...]] = ("ce_weight_grads",)
 
     def __init__(self, variant: str = "default") -> None:
         self.variant = check_variant("GradNorm", variant, self.variants)
 
-    def __call__(self, model: nn.Module, batch: Batch, /) -> ScoreResult:
-        """Scores ``model`` on the labelled ``batch``."""
+    def score_shared(self, model: nn.Module, batch: Batch, passes: SharedPasses, /) -> ScoreResult:
+        """Scores ``model`` on the labelled ``batch`` (the weight gradients from ``passes``)."""
         x = inputs_of(batch, self.name)
         with (
             scoring_state(model, train=True, proxy=self.name),
             failures_as_scoring_errors(self.name),
         ):
-            _, grads = weight_gradients(model, x, batch, self.name)
+            _, grads = passes.get(
+                model,
+                batch,
+                ("ce_weight_grads",),
+                lambda: weight_gradients(model, x, batch, self.name),
+            )
             total = sum(float(torch.linalg.vector_norm(g.double())) for g in grads)
             return finite_result(total, self.name)
 

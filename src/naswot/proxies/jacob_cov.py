@@ -22,13 +22,14 @@ from naswot.proxies._common import (
     inputs_of,
     scoring_state,
 )
+from naswot.proxies._shared import SharedPasses, SharesPasses
 
 __all__ = ["JacobCov", "input_jacobian", "jacob_cov_score"]
 
 K = 1e-5
 
 
-class JacobCov:
+class JacobCov(SharesPasses):
     """The v1 NASWOT score from the correlation of input Jacobians across a minibatch.
 
     For inputs x_1..x_B, ``J_i = d(sum of all outputs)/dx_i`` flattened (one backward pass of the
@@ -53,18 +54,21 @@ class JacobCov:
     needs_classes = False
     variants: ClassVar[tuple[str, ...]] = ("default",)
     revision: ClassVar[int] = 1
+    passes: ClassVar[tuple[str, ...]] = ("input_jacobian",)
 
     def __init__(self, variant: str = "default") -> None:
         self.variant = check_variant("JacobCov", variant, self.variants)
 
-    def __call__(self, model: nn.Module, batch: Batch, /) -> ScoreResult:
-        """Scores ``model`` on ``batch``; raises ScoringError when it cannot."""
+    def score_shared(self, model: nn.Module, batch: Batch, passes: SharedPasses, /) -> ScoreResult:
+        """Scores ``model`` on ``batch`` (the input Jacobian from ``passes``)."""
         x = inputs_of(batch, self.name, min_size=2)
         with (
             scoring_state(model, train=True, proxy=self.name),
             failures_as_scoring_errors(self.name),
         ):
-            jacobian, _ = input_jacobian(model, x)
+            jacobian, _ = passes.get(
+                model, batch, ("input_jacobian",), lambda: input_jacobian(model, x)
+            )
             return finite_result(jacob_cov_score(jacobian), self.name)
 
     def __repr__(self) -> str:

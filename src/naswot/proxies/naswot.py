@@ -40,6 +40,7 @@ from naswot.proxies._common import (
 )
 from naswot.proxies._hooks import ModuleKernels, is_official_relu, is_rectifier, record_kernels
 from naswot.proxies._kernel import log_abs_det
+from naswot.proxies._shared import SharedPasses, SharesPasses
 
 __all__ = ["VARIANTS", "Naswot", "naswot_kernel", "score"]
 
@@ -54,7 +55,7 @@ VARIANTS: dict[str, Callable[[nn.Module], bool]] = {
 }
 
 
-class Naswot:
+class Naswot(SharesPasses):
     """The NASWOT (v2) score as a proxy.
 
     Args:
@@ -89,6 +90,7 @@ class Naswot:
     needs_classes = False
     variants = tuple(VARIANTS)
     revision: ClassVar[int] = 1
+    passes: ClassVar[tuple[str, ...]] = ("naswot_kernel",)
 
     def __init__(
         self, variant: str = "default", *, gate: bool | None = None, seed: int = 0
@@ -109,8 +111,8 @@ class Naswot:
         self.gate = gate
         self.seed = seed
 
-    def __call__(self, model: nn.Module, batch: Batch, /) -> ScoreResult:
-        """Scores ``model`` on ``batch``; raises ScoringError when it cannot."""
+    def score_shared(self, model: nn.Module, batch: Batch, passes: SharedPasses, /) -> ScoreResult:
+        """Scores ``model`` on ``batch`` (``default`` and ``normalised`` share one kernel)."""
         gate = self.gate
         if gate is None:
             gate = not getattr(model, "naswot_all_activations_on_output_path", False)
@@ -126,7 +128,14 @@ class Naswot:
             scoring_state(model, train=True, proxy=self.name),
             failures_as_scoring_errors(self.name),
         ):
-            kernel, n_units, n_calls = _kernel(model, inputs, VARIANTS[self.variant], gate=gate)
+            select = VARIANTS[self.variant]
+            noise = self.seed if self.variant == "noise" else None
+            kernel, n_units, n_calls = passes.get(
+                model,
+                batch,
+                ("naswot_kernel", select.__name__, gate, noise),
+                lambda: _kernel(model, inputs, select, gate=gate),
+            )
         if self.variant == "normalised":
             kernel = kernel / n_units
         value = log_abs_det(kernel)

@@ -20,11 +20,12 @@ from naswot.proxies._common import (
     scoring_state,
     weight_gradients,
 )
+from naswot.proxies._shared import SharedPasses, SharesPasses
 
 __all__ = ["Plain"]
 
 
-class Plain:
+class Plain(SharesPasses):
     """``S = sum over conv/linear weights of dL/dw * w`` (signed); higher is better.
 
     L is the mean cross-entropy of the batch against its labels (``needs_labels``; the network has
@@ -38,18 +39,24 @@ class Plain:
     needs_classes = True
     variants: ClassVar[tuple[str, ...]] = ("default",)
     revision: ClassVar[int] = 1
+    passes: ClassVar[tuple[str, ...]] = ("ce_weight_grads",)
 
     def __init__(self, variant: str = "default") -> None:
         self.variant = check_variant("Plain", variant, self.variants)
 
-    def __call__(self, model: nn.Module, batch: Batch, /) -> ScoreResult:
-        """Scores ``model`` on the labelled ``batch``."""
+    def score_shared(self, model: nn.Module, batch: Batch, passes: SharedPasses, /) -> ScoreResult:
+        """Scores ``model`` on the labelled ``batch`` (the weight gradients from ``passes``)."""
         x = inputs_of(batch, self.name)
         with (
             scoring_state(model, train=True, proxy=self.name),
             failures_as_scoring_errors(self.name),
         ):
-            weights, grads = weight_gradients(model, x, batch, self.name)
+            weights, grads = passes.get(
+                model,
+                batch,
+                ("ce_weight_grads",),
+                lambda: weight_gradients(model, x, batch, self.name),
+            )
             total = sum(float((g * w).sum()) for g, w in zip(grads, weights, strict=True))
             return finite_result(total, self.name)
 

@@ -28,6 +28,7 @@ from naswot.proxies._common import (
     noise_like,
     scoring_state,
 )
+from naswot.proxies._shared import SharedPasses, SharesPasses
 from naswot.proxies.az_nas import kaiming_fan_in
 
 __all__ = ["Vkdnw", "decile_entropy", "fisher_matrix"]
@@ -70,7 +71,7 @@ def fisher_matrix(jacobian: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
     return torch.einsum("bci,bcd,bdj->ij", j, cov, j) / j.shape[0]
 
 
-class Vkdnw:
+class Vkdnw(SharesPasses):
     """VKDNW: the entropy of the Fisher information's eigenvalue deciles; higher is better.
 
     The Fisher information (:func:`fisher_matrix`) is taken w.r.t. one weight of each of the
@@ -111,6 +112,7 @@ class Vkdnw:
     default_batch_size = 64  # the paper's batch; the CLI uses it when --batch-size is not given
     revision: ClassVar[int] = 1
     variants: ClassVar[tuple[str, ...]] = ("default", "single", "as_built")
+    passes: ClassVar[tuple[str, ...]] = ("vkdnw_spectrum",)
 
     def __init__(
         self, variant: str = "default", *, seed: int = 0, n_tensors: int = N_TENSORS
@@ -124,26 +126,19 @@ class Vkdnw:
         self.seed = seed
         self.n_tensors = n_tensors
 
-    def __call__(self, model: nn.Module, batch: Batch, /) -> ScoreResult:
-        """Scores ``model`` (default: re-initialised, on N(0, 1) inputs of the batch's shape)."""
-        x = inputs_of(batch, self.name, min_size=2)
-        generator = torch.Generator().manual_seed(self.seed)
+    def score_shared(self, model: nn.Module, batch: Batch, passes: SharedPasses, /) -> ScoreResult:
+        """Scores ``model`` (default: re-initialised, on N(0, 1) inputs of the batch's shape).
+
+        ``default`` and ``single`` read one spectrum (the shared pass ``vkdnw_spectrum``).
+        """
         with scoring_state(model, train=False), failures_as_scoring_errors(self.name):
-            if self.variant == "as_built":
-                params = {n: p.detach() for n, p in model.named_parameters()}
-            else:
-                params = kaiming_fan_in(model, generator)
-                (seed_x,) = torch.randint(0, 2**62, (1,), generator=generator).tolist()
-                x = noise_like(x, seed_x)
-            names = list(params)[: self.n_tensors]
-            if not names:
-                raise ScoringError("vkdnw needs a network with parameters.")
-            picks = [
-                int(torch.randint(0, params[n].numel(), (1,), generator=generator)) for n in names
-            ]
-            jacobian, logits = _jacobian(model, params, names, picks, x)
-            fisher = fisher_matrix(jacobian, logits)
-            eigenvalues = torch.linalg.eigvalsh(fisher).clamp(min=0.0)
+            protocol = "as_built" if self.variant == "as_built" else "reinit"
+            eigenvalues, n_tensors = passes.get(
+                model,
+                batch,
+                ("vkdnw_spectrum", protocol, self.seed, self.n_tensors),
+                lambda: self._spectrum(model, batch),
+            )
             if not float(eigenvalues.max()) > 0.0:
                 raise DegenerateNetworkError(
                     "vkdnw: the logits depend on none of the chosen weights (the Fisher "
@@ -152,8 +147,26 @@ class Vkdnw:
                 )
             entropy = decile_entropy(eigenvalues)
             if self.variant == "single":
-                entropy = len(params) + entropy / math.log(10)
+                entropy = n_tensors + entropy / math.log(10)
             return finite_result(entropy, self.name)
+
+    def _spectrum(self, model: nn.Module, batch: Batch) -> tuple[torch.Tensor, int]:
+        """The Fisher information's eigenvalues and the number of parameter tensors."""
+        x = inputs_of(batch, self.name, min_size=2)
+        generator = torch.Generator().manual_seed(self.seed)
+        if self.variant == "as_built":
+            params = {n: p.detach() for n, p in model.named_parameters()}
+        else:
+            params = kaiming_fan_in(model, generator)
+            (seed_x,) = torch.randint(0, 2**62, (1,), generator=generator).tolist()
+            x = noise_like(x, seed_x)
+        names = list(params)[: self.n_tensors]
+        if not names:
+            raise ScoringError("vkdnw needs a network with parameters.")
+        picks = [int(torch.randint(0, params[n].numel(), (1,), generator=generator)) for n in names]
+        jacobian, logits = _jacobian(model, params, names, picks, x)
+        fisher = fisher_matrix(jacobian, logits)
+        return torch.linalg.eigvalsh(fisher).clamp(min=0.0), len(params)
 
     def __repr__(self) -> str:
         return f"Vkdnw({self.variant!r}, seed={self.seed}, n_tensors={self.n_tensors})"
