@@ -111,7 +111,8 @@ def test_shared_passes_refuse_another_network_or_an_unknown_pass() -> None:
 def test_a_failed_pass_is_not_kept_and_each_proxy_reports_its_own_error() -> None:
     unlabelled = Batch(batch().inputs, dataset="cifar10")
     (result_snip, _), (result_norm, _) = score_jobs(
-        SPACE.parse(KEYS[0]), jobs([("snip", "default"), ("grad_norm", "default")], unlabelled),
+        SPACE.parse(KEYS[0]),
+        jobs([("snip", "default"), ("grad_norm", "default")], unlabelled),
         unlabelled,
     )
     assert result_snip.status.value == "error" and "snip needs labels" in str(result_snip.error)
