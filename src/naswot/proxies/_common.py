@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Protocol
 
 import torch
@@ -29,6 +30,7 @@ from naswot.proxies._base import ProxyFactory, ScoreResult, Status
 
 __all__ = [
     "WEIGHTED",
+    "LossGradients",
     "ProxyClass",
     "check_finite",
     "check_model",
@@ -40,6 +42,7 @@ __all__ = [
     "forward_hooks",
     "inputs_of",
     "layer_weights",
+    "loss_gradients",
     "noise_like",
     "scoring_state",
     "weight_gradients",
@@ -181,6 +184,65 @@ def weight_gradients(
     return [w.detach() for w in weights], [
         torch.zeros_like(w) if g is None else g for w, g in pairs
     ]
+
+
+@dataclass(frozen=True)
+class LossGradients:
+    """One forward and backward of the cross-entropy: what snip, grad_norm, plain and fisher read.
+
+    Attributes:
+        weights: the conv/linear weights (detached), in module order.
+        weight_grads: the loss's gradients w.r.t. them (zeros where the loss does not depend
+            on a weight).
+        modules: the conv/linear modules whose outputs took part in the graph, per call.
+        activations: those outputs (detached), per call.
+        activation_grads: the loss's gradients w.r.t. them (None where it does not depend).
+    """
+
+    weights: list[torch.Tensor]
+    weight_grads: list[torch.Tensor]
+    modules: list[nn.Module]
+    activations: list[torch.Tensor]
+    activation_grads: list[torch.Tensor | None]
+
+
+def loss_gradients(
+    model: nn.Module, x: torch.Tensor, batch: Batch, proxy: str, *, reduction: str = "mean"
+) -> LossGradients:
+    """The cross-entropy's gradients w.r.t. the conv/linear weights and their outputs.
+
+    The model runs in its current mode. Hooks keep each conv/linear output and pass on a copy,
+    so an in-place activation after a layer cannot overwrite it; the copy does not change any
+    gradient (the weight gradients equal :func:`weight_gradients`'s bit for bit).
+    """
+    weights = layer_weights(model)
+    if not weights:
+        raise ScoringError(f"{proxy} needs convolution or linear layers; the model has none.")
+    modules: list[nn.Module] = []
+    outputs: list[torch.Tensor] = []
+
+    def keep(module: nn.Module, args: tuple[object, ...], output: object) -> object:
+        if isinstance(output, torch.Tensor) and output.requires_grad:
+            modules.append(module)
+            outputs.append(output)
+            return output.clone()
+        return None
+
+    with torch.enable_grad():
+        with forward_hooks(model, lambda m: isinstance(m, WEIGHTED), keep):
+            out = first_tensor(model(x))
+        loss = cross_entropy(out, batch, proxy, reduction=reduction)
+        grads = torch.autograd.grad(loss, [*weights, *outputs], allow_unused=True)
+    n = len(weights)
+    return LossGradients(
+        weights=[w.detach() for w in weights],
+        weight_grads=[
+            torch.zeros_like(w) if g is None else g for w, g in zip(weights, grads[:n], strict=True)
+        ],
+        modules=modules,
+        activations=[a.detach() for a in outputs],
+        activation_grads=list(grads[n:]),
+    )
 
 
 def check_model(model: object, proxy: str) -> nn.Module:

@@ -1,7 +1,7 @@
 """Passes shared between proxies: what the multi-proxy engine computes once per network.
 
-Several proxies need the same intermediate result of one network on one batch: snip, grad_norm
-and plain the cross-entropy's weight gradients; jacob_cov and epe_nas the input Jacobian; the
+Several proxies need the same intermediate result of one network on one batch: snip, grad_norm,
+plain and fisher the cross-entropy's gradients; jacob_cov and epe_nas the input Jacobian; the
 AZ-NAS components one forward pass of the re-initialised network; the VKDNW variants one Fisher
 spectrum; NASWOT's ``default`` and ``normalised`` one kernel. A proxy that can share says which
 passes it reads (``passes``, a class attribute of pass names) and implements
@@ -28,8 +28,8 @@ __all__ = ["PASSES", "SharedPasses", "SharesPasses", "SharingProxy", "shares_pas
 T = TypeVar("T")
 
 PASSES: dict[str, str] = {
-    "ce_weight_grads": "mean cross-entropy of the batch, gradients w.r.t. conv/linear weights "
-    "(BatchNorm in train mode)",
+    "ce_grads": "cross-entropy of the batch (mean or sum), gradients w.r.t. the conv/linear "
+    "weights and outputs (BatchNorm in train mode)",
     "input_jacobian": "d(sum of outputs)/d(inputs) of the batch (BatchNorm in train mode)",
     "az_forward": "AZ-NAS's forward pass: block outputs of the re-initialised network on N(0, 1) "
     "inputs, with the graph between them (train mode)",

@@ -18,21 +18,19 @@ from naswot.data.batch import Batch
 from naswot.exceptions import ScoringError
 from naswot.proxies._base import ScoreResult
 from naswot.proxies._common import (
-    WEIGHTED,
     check_variant,
-    cross_entropy,
     failures_as_scoring_errors,
     finite_result,
-    first_tensor,
-    forward_hooks,
     inputs_of,
+    loss_gradients,
     scoring_state,
 )
+from naswot.proxies._shared import SharedPasses, SharesPasses
 
 __all__ = ["Fisher"]
 
 
-class Fisher:
+class Fisher(SharesPasses):
     """``S = sum over layers l of fan_in(l) * sum_c F_c``, ``F_c = 1/(2N) sum_n (sum_hw a g)^2``.
 
     Higher is better. The activations ``a`` are the outputs of every conv/linear call (one
@@ -64,49 +62,41 @@ class Fisher:
     variants: ClassVar[tuple[str, ...]] = ("default", "per_channel")
     # bumped: default is foresight's (mean loss, each channel weighted by its layer's fan-in)
     revision: ClassVar[int] = 2
+    passes: ClassVar[tuple[str, ...]] = ("ce_grads",)
 
     def __init__(self, variant: str = "default") -> None:
         self.variant = check_variant("Fisher", variant, self.variants)
 
-    def __call__(self, model: nn.Module, batch: Batch, /) -> ScoreResult:
-        """Scores ``model`` on the labelled ``batch``."""
+    def score_shared(self, model: nn.Module, batch: Batch, passes: SharedPasses, /) -> ScoreResult:
+        """Scores ``model`` on the labelled ``batch`` (``default``: snip's pass, shared)."""
         x = inputs_of(batch, self.name)
         foresight = self.variant == "default"
-        activations: list[torch.Tensor] = []
-        channels_last: list[bool] = []
-        fan_ins: list[int] = []
-
-        def keep(module: nn.Module, args: tuple[object, ...], output: object) -> object:
-            if isinstance(output, torch.Tensor) and output.requires_grad:
-                activations.append(output)
-                channels_last.append(isinstance(module, nn.Linear))  # features on the last dim
-                fan_ins.append(_fan_in(module))
-                return output.clone()
-            return None
-
+        reduction = "mean" if foresight else "sum"
         with (
             scoring_state(model, train=True, proxy=self.name),
             failures_as_scoring_errors(self.name),
-            torch.enable_grad(),
         ):
-            with forward_hooks(model, lambda m: isinstance(m, WEIGHTED), keep):
-                out = first_tensor(model(x))
-            if not activations:
+            pass_ = passes.get(
+                model,
+                batch,
+                ("ce_grads", reduction),
+                lambda: loss_gradients(model, x, batch, self.name, reduction=reduction),
+            )
+            if not pass_.activations:
                 raise ScoringError("fisher found no convolution or linear layer on the graph.")
-            reduction = "mean" if foresight else "sum"
-            loss = cross_entropy(out, batch, self.name, reduction=reduction)
-            grads = torch.autograd.grad(loss, activations, allow_unused=True)
             total = 0.0
-            for a, g, last, fan_in in zip(activations, grads, channels_last, fan_ins, strict=True):
+            for module, a, g in zip(
+                pass_.modules, pass_.activations, pass_.activation_grads, strict=True
+            ):
                 if g is None:
                     continue
-                per_channel = (a.detach() * g).double()
-                if last and per_channel.dim() > 2:
-                    per_channel = per_channel.movedim(-1, 1)
+                per_channel = (a * g).double()
+                if isinstance(module, nn.Linear) and per_channel.dim() > 2:
+                    per_channel = per_channel.movedim(-1, 1)  # features on the last dim
                 if per_channel.dim() > 2:  # sum over the spatial positions of each channel
                     per_channel = per_channel.flatten(2).sum(2)
                 layer = float(0.5 * per_channel.pow(2).mean(0).sum())
-                total += fan_in * layer if foresight else layer
+                total += _fan_in(module) * layer if foresight else layer
             return finite_result(total, self.name)
 
     def __repr__(self) -> str:

@@ -18,8 +18,8 @@ from naswot.proxies._common import (
     failures_as_scoring_errors,
     finite_result,
     inputs_of,
+    loss_gradients,
     scoring_state,
-    weight_gradients,
 )
 from naswot.proxies._shared import SharedPasses, SharesPasses
 
@@ -41,7 +41,7 @@ class GradNorm(SharesPasses):
     needs_classes = True
     variants: ClassVar[tuple[str, ...]] = ("default",)
     revision: ClassVar[int] = 1
-    passes: ClassVar[tuple[str, ...]] = ("ce_weight_grads",)
+    passes: ClassVar[tuple[str, ...]] = ("ce_grads",)
 
     def __init__(self, variant: str = "default") -> None:
         self.variant = check_variant("GradNorm", variant, self.variants)
@@ -53,13 +53,13 @@ class GradNorm(SharesPasses):
             scoring_state(model, train=True, proxy=self.name),
             failures_as_scoring_errors(self.name),
         ):
-            _, grads = passes.get(
+            pass_ = passes.get(
                 model,
                 batch,
-                ("ce_weight_grads",),
-                lambda: weight_gradients(model, x, batch, self.name),
+                ("ce_grads", "mean"),
+                lambda: loss_gradients(model, x, batch, self.name),
             )
-            total = sum(float(torch.linalg.vector_norm(g.double())) for g in grads)
+            total = sum(float(torch.linalg.vector_norm(g.double())) for g in pass_.weight_grads)
             return finite_result(total, self.name)
 
     def __repr__(self) -> str:

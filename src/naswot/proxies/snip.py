@@ -17,8 +17,8 @@ from naswot.proxies._common import (
     failures_as_scoring_errors,
     finite_result,
     inputs_of,
+    loss_gradients,
     scoring_state,
-    weight_gradients,
 )
 from naswot.proxies._shared import SharedPasses, SharesPasses
 
@@ -39,7 +39,7 @@ class Snip(SharesPasses):
     needs_classes = True
     variants: ClassVar[tuple[str, ...]] = ("default",)
     revision: ClassVar[int] = 1
-    passes: ClassVar[tuple[str, ...]] = ("ce_weight_grads",)
+    passes: ClassVar[tuple[str, ...]] = ("ce_grads",)
 
     def __init__(self, variant: str = "default") -> None:
         self.variant = check_variant("Snip", variant, self.variants)
@@ -51,12 +51,13 @@ class Snip(SharesPasses):
             scoring_state(model, train=True, proxy=self.name),
             failures_as_scoring_errors(self.name),
         ):
-            weights, grads = passes.get(
+            pass_ = passes.get(
                 model,
                 batch,
-                ("ce_weight_grads",),
-                lambda: weight_gradients(model, x, batch, self.name),
+                ("ce_grads", "mean"),
+                lambda: loss_gradients(model, x, batch, self.name),
             )
+            weights, grads = pass_.weights, pass_.weight_grads
             total = sum(float((g * w).abs().sum()) for g, w in zip(grads, weights, strict=True))
             return finite_result(total, self.name)
 
