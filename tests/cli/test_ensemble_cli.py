@@ -144,6 +144,22 @@ def test_leaderboard_resumes_through_the_store(
     assert code == 1 and "not in" in err
 
 
+def test_leaderboard_skip_takes_the_next_cells_of_the_same_draw(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    keys = distinct_samples(NasBench201Space(), 9, 1)
+    bench = write_benchmark(tmp_path / "b.csv", keys[4:])  # the first 4 are not in it
+    out = tmp_path / "lb.md"
+    code, _, _ = run(
+        capsys, "leaderboard", "--benchmark", str(bench), "--n-cells", "5", "--skip", "4",
+        "--proxy", "params", "--batch-size", "8", "--no-store", "--n-bootstrap", "5",
+        "--n-runs", "5", "--n-search", "2", "--quiet", "--out", str(out),
+    )  # fmt: skip
+    assert code == 0
+    meta = json.loads((tmp_path / "lb.md.meta.json").read_text())
+    assert meta["skip"] == 4 and meta["n_cells"] == 5
+
+
 def test_proxy_all_is_every_proxy_plus_the_naswot_variants() -> None:
     from naswot.cli._common import proxy_label, resolve_proxies
     from naswot.proxies import PROXIES, Naswot

@@ -53,6 +53,15 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
         default=200,
         help="cells in the pool (default: 200, about an hour on 2 cores with every proxy)",
     )
+    p.add_argument(
+        "--skip",
+        type=_common.count_int,
+        default=0,
+        metavar="K",
+        help="leave out the first K cells of the seeded draw (default: 0); with --n-cells N "
+        "the pool is cells K+1..K+N of `score --sample K+N`, e.g. --n-cells 1000 --skip 1000 "
+        "is the held-out half of a 2,000-cell draw",
+    )
     _common.add_scoring_options(p, proxy="all", batch_size=64)
     p.add_argument(
         "--ensemble",
@@ -134,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
             f"The benchmark {table.path} has none of the {args.split} accuracy columns "
             f"{sorted(accuracy_column(d, args.split) for d in EVAL_DATASETS)}."
         )
-    keys = _common.distinct_samples(space, args.n_cells, args.seed)
+    keys = _common.distinct_samples(space, args.n_cells + args.skip, args.seed)[args.skip :]
     unknown = [k for k in keys if k not in table.rows]
     if unknown:
         raise InvalidParameterError(
@@ -193,6 +202,7 @@ def run(args: argparse.Namespace) -> int:
         info = {
             "space": space.name,
             "n_cells": len(keys),
+            "skip": args.skip,
             "seed": args.seed,
             "split": args.split,
             "failed": args.failed,
