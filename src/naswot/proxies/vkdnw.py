@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import torch
 from torch import nn
@@ -78,10 +78,22 @@ class Vkdnw(SharesPasses):
     first 128 parameter tensors (``named_parameters`` order; BatchNorm affine parameters and
     biases count as tensors), the weight's position drawn uniformly from the seed (the authors'
     code: one entry per tensor, ``--params_grad_len 128``). The network's logits are
-    differentiated per image (``torch.func.vmap`` of ``jacrev``) in **eval mode**, as the
-    authors' ``get_fisher`` does: BatchNorm uses its running statistics, which for a freshly
-    built network are the initial 0 and 1 (BatchNorm is then the identity), so the images do not
-    interact. The score is :func:`decile_entropy` of F's eigenvalues.
+    differentiated per image in **eval mode**, as the authors' ``get_fisher`` does: BatchNorm
+    uses its running statistics, which for a freshly built network are the initial 0 and 1
+    (BatchNorm is then the identity), so the images do not interact. The score is
+    :func:`decile_entropy` of F's eigenvalues.
+
+    Because the images do not interact, one forward pass of the whole batch and one backward
+    pass per class give every image's gradient at every module output (the gradient of
+    ``logits[:, c].sum()`` at image b's activations is that of image b's logit c); the
+    derivative w.r.t. a chosen weight entry is that gradient contracted with the module's input
+    (:func:`_batched_jacobian`). Supported: weights and biases of Conv1d/2d/3d (zero padding),
+    Linear and BatchNorm (running statistics), each owner run once. Any other chosen tensor
+    (another module type or parameter, a shared parameter, a module run twice, a BatchNorm
+    without running statistics) makes the whole network take the reference path,
+    ``torch.func.vmap`` of ``jacrev`` image by image (:func:`_vmap_jacobian`). Revision 2 is
+    this formulation: the same derivatives summed in another order (revision 1 was the vmap
+    path everywhere), scores equal to about 1e-7 relative, about 1.7x faster on NB201.
 
     Variants:
         * ``default``: the authors' protocol: Kaiming-normal fan-in weights (as AZ-NAS, see
@@ -110,7 +122,7 @@ class Vkdnw(SharesPasses):
     needs_labels = False
     needs_classes = True
     default_batch_size = 64  # the paper's batch; the CLI uses it when --batch-size is not given
-    revision: ClassVar[int] = 1
+    revision: ClassVar[int] = 2
     variants: ClassVar[tuple[str, ...]] = ("default", "single", "as_built")
     passes: ClassVar[tuple[str, ...]] = ("vkdnw_spectrum",)
 
@@ -181,11 +193,28 @@ def _jacobian(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per image: the logits (B, C) and their derivatives (B, C, P) w.r.t. the chosen weights.
 
+    :func:`_batched_jacobian` when the network allows it, else :func:`_vmap_jacobian`.
+    """
+    fast = _batched_jacobian(model, params, names, picks, x)
+    if fast is not None:
+        return fast
+    return _vmap_jacobian(_with_frozen_norms(model), params, names, picks, x)
+
+
+def _vmap_jacobian(
+    net: nn.Module,
+    params: dict[str, torch.Tensor],
+    names: list[str],
+    picks: list[int],
+    x: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The reference: each image differentiated on its own (``vmap`` of ``jacrev``).
+
     The derivatives w.r.t. the whole chosen tensors are taken (``_CHUNK`` images at a time, to
     bound memory) and the chosen entries read from them: as fast as differentiating w.r.t. the
-    single entries, since reverse mode computes each tensor's gradient anyway.
+    single entries, since reverse mode computes each tensor's gradient anyway. ``net`` is the
+    network with :func:`_with_frozen_norms` applied.
     """
-    net = _with_frozen_norms(model)
     buffers = dict(net.named_buffers())
     chosen = {n: params[n] for n in names}
 
@@ -200,6 +229,144 @@ def _jacobian(
     jac, out = vmap(jacrev(logits, has_aux=True), in_dims=(None, 0), chunk_size=_CHUNK)(chosen, x)
     columns = [jac[n].flatten(2)[:, :, i] for n, i in zip(names, picks, strict=True)]
     return torch.stack(columns, dim=2), out
+
+
+_CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+
+
+def _supported(owner: nn.Module, leaf: str) -> bool:
+    """Whether :func:`_entry_derivative` knows ``owner``'s parameter ``leaf``.
+
+    Exact types only: a subclass may compute something else in its ``forward``.
+    """
+    if type(owner) in _CONVS:
+        conv = cast(nn.modules.conv._ConvNd, owner)
+        return (
+            leaf in ("weight", "bias")
+            and conv.padding_mode == "zeros"
+            and not isinstance(conv.padding, str)
+        )
+    return type(owner) in (nn.Linear, *_NORMS) and leaf in ("weight", "bias")
+
+
+def _batched_jacobian(
+    net: nn.Module,
+    params: dict[str, torch.Tensor],
+    names: list[str],
+    picks: list[int],
+    x: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The same derivatives from one forward pass of the whole batch and C backward passes.
+
+    In eval mode with frozen BatchNorms, image b's logits depend on image b only, so the
+    gradient of ``logits[:, c].sum()`` at a module's output is, image by image, the gradient of
+    image b's logit c: one backward pass per class gives every image's. The derivative w.r.t.
+    one weight entry is then a contraction of that gradient with the module's input
+    (:func:`_entry_derivative`). Conv1d/2d/3d (zero padding given as numbers), Linear and
+    frozen BatchNorm weights and biases are supported; ``None`` (the caller falls back on
+    :func:`_vmap_jacobian`) when a chosen tensor belongs to another module or parameter, a
+    parameter is shared by several modules, an owner runs more than once (or its input is
+    changed in place afterwards), or a BatchNorm without running statistics (which mixes the
+    images) remains in ``net``.
+    """
+    if any(
+        isinstance(m, nn.modules.batchnorm._BatchNorm) and (m.training or m.running_mean is None)
+        for m in net.modules()
+    ):
+        return None  # batch statistics: the images interact
+    owners: dict[str, tuple[nn.Module, str]] = {}
+    for name in names:
+        prefix, _, leaf = name.rpartition(".")
+        owner = net.get_submodule(prefix)
+        if not _supported(owner, leaf):
+            return None
+        owners[name] = (owner, leaf)
+    held = [id(p) for _, p in net.named_parameters(remove_duplicate=False)]
+    if any(held.count(id(getattr(m, leaf))) > 1 for m, leaf in owners.values()):
+        return None  # a chosen tensor used by several modules
+    modules = {id(m): m for m, _ in owners.values()}
+    calls: dict[int, list[tuple[torch.Tensor, int, torch.Tensor]]] = {k: [] for k in modules}
+
+    def capture(
+        module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor
+    ) -> torch.Tensor:
+        inp = inputs[0].detach()  # shares the version counter: in-place changes show
+        calls[id(module)].append((inp, inp._version, output))
+        return output.clone()  # later in-place ops (ReLU(inplace=True)) change the clone
+
+    sub = {n: params[n].detach().requires_grad_() for n in names}
+    handles = [m.register_forward_hook(capture) for m in modules.values()]
+    try:
+        out = first_tensor(functional_call(net, {**params, **sub}, (x,)))
+    finally:
+        for handle in handles:
+            handle.remove()
+    if out.dim() != 2 or out.shape[0] != x.shape[0]:
+        raise ScoringError(f"vkdnw needs logits of shape (B, C); got {tuple(out.shape)}.")
+    if any(len(c) > 1 or (c and c[0][1] != c[0][0]._version) for c in calls.values()):
+        return None
+    used = [k for k, c in calls.items() if c]
+    outputs = [calls[k][0][2] for k in used]
+    entries = [
+        (i, id(owner), _entry(owner, leaf, pick, calls[id(owner)][0][0], calls[id(owner)][0][2]))
+        for i, ((owner, leaf), pick) in enumerate(zip(owners.values(), picks, strict=True))
+        if calls[id(owner)]
+    ]
+    columns = torch.zeros(out.shape[1], x.shape[0], len(names), dtype=out.dtype, device=x.device)
+    if outputs and out.requires_grad:
+        for c in range(out.shape[1]):
+            grads = torch.autograd.grad(
+                out[:, c].sum(), outputs, retain_graph=True, allow_unused=True,
+                materialize_grads=True,
+            )  # fmt: skip
+            by_module = dict(zip(used, grads, strict=True))
+            for i, module, (channel, last, operand) in entries:
+                gout = by_module[module]
+                g = gout[..., channel] if last else gout[:, channel]
+                g = g.reshape(len(g), -1)
+                columns[c, :, i] = (g if operand is None else g * operand).sum(1)
+    return columns.permute(1, 0, 2), out.detach()
+
+
+def _entry(
+    owner: nn.Module, leaf: str, pick: int, inp: torch.Tensor, output: torch.Tensor
+) -> tuple[int, bool, torch.Tensor | None]:
+    """How d(logit)/d(``owner.leaf`` entry ``pick``) follows from the gradient at the output.
+
+    ``(channel, last, operand)``: with ``g`` the gradient's ``channel`` (of the last dimension
+    when ``last``, else of dimension 1), per image flattened to (B, L), the derivative is
+    ``(g * operand).sum(1)``, or ``g.sum(1)`` when ``operand`` is None (a bias). ``inp`` and
+    ``output`` are the module's input and output.
+    """
+    n = len(inp)
+    if type(owner) is nn.Linear:  # y[..., o] = sum_i w[o, i] x[..., i] + b[o]
+        if leaf == "bias":
+            return pick, True, None
+        n_in = inp.shape[-1]
+        return pick // n_in, True, inp[..., pick % n_in].reshape(n, -1)
+    if type(owner) in _NORMS:  # y[b, k, ...] = w[k] xhat[b, k, ...] + b[k]
+        if leaf == "bias":
+            return pick, False, None
+        norm = cast(nn.modules.batchnorm._BatchNorm, owner)
+        mean, var = cast(torch.Tensor, norm.running_mean), cast(torch.Tensor, norm.running_var)
+        xhat = (inp[:, pick] - mean[pick]) * torch.rsqrt(var[pick] + norm.eps)
+        return pick, False, xhat.reshape(n, -1)
+    if leaf == "bias":
+        return pick, False, None
+    # w[o, i, k...]: y[b, o, y...] += w[o, i, k...] xpad[b, g * C_in/groups + i, y * s + k * d]
+    conv = cast(nn.modules.conv._ConvNd, owner)
+    shape = conv.weight.shape
+    index = torch.unravel_index(torch.tensor(pick), tuple(shape))
+    o, i, kernel = int(index[0]), int(index[1]), [int(k) for k in index[2:]]
+    channel = o // (shape[0] // conv.groups) * shape[1] + i
+    pads = [int(p) for p in cast(tuple[int, ...], conv.padding)]
+    spatial = torch.nn.functional.pad(inp[:, channel], [q for p in reversed(pads) for q in (p, p)])
+    window = [
+        slice(k * d, k * d + (m - 1) * s + 1, s)
+        for k, d, s, m in zip(kernel, conv.dilation, conv.stride, output.shape[2:], strict=True)
+    ]
+    return o, False, spatial[(slice(None), *window)].reshape(n, -1)
 
 
 class _FrozenNorm(nn.Module):
