@@ -27,6 +27,7 @@ from naswot.exceptions import (
     ScoringError,
 )
 from naswot.proxies._base import ProxyFactory, ScoreResult, Status
+from naswot.proxies._shared import SharedPasses
 
 __all__ = [
     "WEIGHTED",
@@ -45,6 +46,7 @@ __all__ = [
     "loss_gradients",
     "noise_like",
     "scoring_state",
+    "shared_loss_gradients",
     "weight_gradients",
 ]
 
@@ -242,6 +244,24 @@ def loss_gradients(
         modules=modules,
         activations=[a.detach() for a in outputs],
         activation_grads=list(grads[n:]),
+    )
+
+
+def shared_loss_gradients(
+    model: nn.Module,
+    x: torch.Tensor,
+    batch: Batch,
+    passes: SharedPasses,
+    proxy: str,
+    *,
+    reduction: str = "mean",
+) -> LossGradients:
+    """The shared pass ``ce_grads``: :func:`loss_gradients`, once per network and reduction."""
+    return passes.get(
+        model,
+        batch,
+        ("ce_grads", reduction),
+        lambda: loss_gradients(model, x, batch, proxy, reduction=reduction),
     )
 
 

@@ -23,7 +23,7 @@ from naswot.proxies._common import (
     scoring_state,
 )
 from naswot.proxies._shared import SharedPasses, SharesPasses
-from naswot.proxies.jacob_cov import correlation, input_jacobian
+from naswot.proxies.jacob_cov import correlation, shared_input_jacobian
 
 __all__ = ["EpeNas", "epe_nas_score"]
 
@@ -64,9 +64,7 @@ class EpeNas(SharesPasses):
             scoring_state(model, train=True, proxy=self.name),
             failures_as_scoring_errors(self.name),
         ):
-            jacobian, out = passes.get(
-                model, batch, ("input_jacobian",), lambda: input_jacobian(model, x)
-            )
+            jacobian, out = shared_input_jacobian(model, x, batch, passes)
             labels = labels_of(batch, out, self.name)
             return finite_result(epe_nas_score(jacobian, labels, out.shape[1]), self.name)
 

@@ -22,8 +22,8 @@ from naswot.proxies._common import (
     failures_as_scoring_errors,
     finite_result,
     inputs_of,
-    loss_gradients,
     scoring_state,
+    shared_loss_gradients,
 )
 from naswot.proxies._shared import SharedPasses, SharesPasses
 
@@ -76,12 +76,7 @@ class Fisher(SharesPasses):
             scoring_state(model, train=True, proxy=self.name),
             failures_as_scoring_errors(self.name),
         ):
-            pass_ = passes.get(
-                model,
-                batch,
-                ("ce_grads", reduction),
-                lambda: loss_gradients(model, x, batch, self.name, reduction=reduction),
-            )
+            pass_ = shared_loss_gradients(model, x, batch, passes, self.name, reduction=reduction)
             if not pass_.activations:
                 raise ScoringError("fisher found no convolution or linear layer on the graph.")
             total = 0.0

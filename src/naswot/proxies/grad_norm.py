@@ -18,8 +18,8 @@ from naswot.proxies._common import (
     failures_as_scoring_errors,
     finite_result,
     inputs_of,
-    loss_gradients,
     scoring_state,
+    shared_loss_gradients,
 )
 from naswot.proxies._shared import SharedPasses, SharesPasses
 
@@ -53,12 +53,7 @@ class GradNorm(SharesPasses):
             scoring_state(model, train=True, proxy=self.name),
             failures_as_scoring_errors(self.name),
         ):
-            pass_ = passes.get(
-                model,
-                batch,
-                ("ce_grads", "mean"),
-                lambda: loss_gradients(model, x, batch, self.name),
-            )
+            pass_ = shared_loss_gradients(model, x, batch, passes, self.name)
             total = sum(float(torch.linalg.vector_norm(g.double())) for g in pass_.weight_grads)
             return finite_result(total, self.name)
 

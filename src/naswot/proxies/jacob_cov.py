@@ -24,7 +24,7 @@ from naswot.proxies._common import (
 )
 from naswot.proxies._shared import SharedPasses, SharesPasses
 
-__all__ = ["JacobCov", "input_jacobian", "jacob_cov_score"]
+__all__ = ["JacobCov", "input_jacobian", "jacob_cov_score", "shared_input_jacobian"]
 
 K = 1e-5
 
@@ -66,13 +66,18 @@ class JacobCov(SharesPasses):
             scoring_state(model, train=True, proxy=self.name),
             failures_as_scoring_errors(self.name),
         ):
-            jacobian, _ = passes.get(
-                model, batch, ("input_jacobian",), lambda: input_jacobian(model, x)
-            )
+            jacobian, _ = shared_input_jacobian(model, x, batch, passes)
             return finite_result(jacob_cov_score(jacobian), self.name)
 
     def __repr__(self) -> str:
         return "JacobCov()"
+
+
+def shared_input_jacobian(
+    model: nn.Module, x: torch.Tensor, batch: Batch, passes: SharedPasses
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The shared pass ``input_jacobian``: :func:`input_jacobian`, once per network."""
+    return passes.get(model, batch, ("input_jacobian",), lambda: input_jacobian(model, x))
 
 
 def input_jacobian(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -17,8 +17,8 @@ from naswot.proxies._common import (
     failures_as_scoring_errors,
     finite_result,
     inputs_of,
-    loss_gradients,
     scoring_state,
+    shared_loss_gradients,
 )
 from naswot.proxies._shared import SharedPasses, SharesPasses
 
@@ -51,12 +51,7 @@ class Snip(SharesPasses):
             scoring_state(model, train=True, proxy=self.name),
             failures_as_scoring_errors(self.name),
         ):
-            pass_ = passes.get(
-                model,
-                batch,
-                ("ce_grads", "mean"),
-                lambda: loss_gradients(model, x, batch, self.name),
-            )
+            pass_ = shared_loss_gradients(model, x, batch, passes, self.name)
             weights, grads = pass_.weights, pass_.weight_grads
             total = sum(float((g * w).abs().sum()) for g, w in zip(grads, weights, strict=True))
             return finite_result(total, self.name)
