@@ -12,6 +12,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
@@ -115,9 +116,8 @@ def score_one(
     start = time.perf_counter()
 
     def compute() -> ScoreResult:
-        seeded = torch_seeded(derive_seed(seed, space.name, space.key(arch)), devices=[device])
         if fast is not None:
-            with seeded:
+            with _arch_seeded(space, arch, seed, device):
                 weights = fast.draw_weights(arch)
             return _fast_result(fast, arch, batch, weights)
         model = build_network(
@@ -142,9 +142,16 @@ def build_network(
 
     Moved to ``device``. Every engine builds its networks through this one function.
     """
-    with torch_seeded(derive_seed(seed, space.name, space.key(arch)), devices=[device]):
+    with _arch_seeded(space, arch, seed, device):
         model = builder(arch, n_classes=n_classes)
     return model.to(device)
+
+
+def _arch_seeded(
+    space: SearchSpace[Any], arch: Any, seed: int, device: torch.device
+) -> AbstractContextManager[None]:
+    """The seeded block of one network's draws: ``derive_seed(seed, space, arch)``."""
+    return torch_seeded(derive_seed(seed, space.name, space.key(arch)), devices=[device])
 
 
 def _guarded(
