@@ -30,11 +30,11 @@ from pathlib import Path
 import torch
 
 from naswot._malloc import tune_malloc
-from naswot.cli._common import distinct_samples
+from naswot.cli._common import distinct_samples, resolve_fast
+from naswot.cli._proxies import n_classes_for, resolve_proxies
 from naswot.data import load_batch
-from naswot.fast import FAST_SCORERS
 from naswot.networks import NETWORKS
-from naswot.proxies import PROXIES, Naswot, Proxy
+from naswot.proxies import Proxy
 from naswot.scoring import ScoringJob, proxy_label, run_jobs
 from naswot.spaces import SPACES
 
@@ -48,10 +48,9 @@ DATA = (
 
 def suite(with_ntk: bool) -> list[Proxy]:
     """The leaderboard's proxies (``--proxy all``) plus ``vkdnw:single``."""
-    proxies: list[Proxy] = [PROXIES.get(n)() for n in PROXIES.names()]
-    proxies += [Naswot(v) for v in Naswot.variants[1:]]
-    proxies.append(PROXIES.get("vkdnw")("single"))
-    return [p for p in proxies if with_ntk or p.name != "ntk"]
+    return [
+        p for p in resolve_proxies("all,vkdnw:single", "default") if with_ntk or p.name != "ntk"
+    ]
 
 
 def main() -> None:
@@ -66,6 +65,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     space, builder = SPACES.get("nb201"), NETWORKS.get("nb201")
     batch = load_batch("cifar10", data_dir=args.data_dir, batch_size=64, seed=args.seed)
+    engine = argparse.Namespace(engine="auto", precision="fp32")  # the CLI's defaults
     jobs = [
         ScoringJob(
             space=space,
@@ -73,12 +73,8 @@ def main() -> None:
             proxy=p,
             batch=batch,
             seed=args.seed,
-            fast=(
-                FAST_SCORERS.get("nb201")(p.variant)
-                if isinstance(p, Naswot) and p.variant in ("default", "official")
-                else None
-            ),
-            n_classes=10 if type(p).needs_classes else 1,
+            fast=resolve_fast(engine, space, p),
+            n_classes=n_classes_for(p, batch.dataset),
         )
         for p in suite(args.with_ntk)
     ]
