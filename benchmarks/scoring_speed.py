@@ -6,7 +6,9 @@ same weights:
 
 - reference: ``naswot.testing.reference`` (build the module; forward, backward of the summed
   output, second forward; each ReLU's kernel from two float32 products moved to NumPy; slogdet);
-- fast: ``naswot.fast.FastNB201`` / ``FastNB101`` (exact fp32 mode, and the bf16 mode).
+- fast: ``naswot.fast.FastNB201`` / ``FastNB101`` (exact fp32 mode, and the bf16 mode), each
+  with PyTorch's elementwise ops (``eager``) and with the fused C kernels (``fused``, where they
+  compile here).
 
 It prints cells/s, the median and spread of seconds per cell, the speed-up, the largest score
 difference, peak RSS, and achieved GFLOP/s against a large fp32 (and bf16) matrix multiply's
@@ -33,6 +35,7 @@ from naswot._malloc import tune_malloc
 from naswot._seeding import derive_seed, torch_seeded
 from naswot.data import load_batch
 from naswot.fast import FAST_SCORERS
+from naswot.fast._native import native_kernels
 from naswot.networks import NETWORKS
 from naswot.proxies import log_abs_det
 from naswot.spaces import SPACES, Cell201
@@ -96,7 +99,13 @@ def main() -> None:
     x = batch.inputs
     rng = np.random.default_rng(args.seed)
     cells = [space.sample(rng) for _ in range(args.n_cells)]
-    scorers = {"fast fp32": factory(precision="fp32"), "fast bf16": factory(precision="bf16")}
+    status = native_kernels()
+    kernels = ["eager", "fused"] if status.kernels is not None else ["eager"]
+    if status.kernels is None:
+        print(f"fused kernels not available: {status.reason}")
+    scorers = {
+        f"{k} {p}": factory(precision=p, kernels=k) for p in ("fp32", "bf16") for k in kernels
+    }
     times: dict[str, list[float]] = {"reference": [], **{k: [] for k in scorers}}
     scores: dict[str, list[float]] = {k: [] for k in times}
     flops = []
@@ -122,7 +131,7 @@ def main() -> None:
         for name, (score, seconds, _) in results.items():
             times[name].append(seconds)
             scores[name].append(score)
-        n_units = results["fast fp32"][2]
+        n_units = results["eager fp32"][2]
         if args.space == "nb201":
             flops.append(conv_flops(cell, 128) + 2.0 * 128 * 128 * n_units)
     ceiling32 = matmul_gflops(torch.float32) if flops else math.nan
@@ -151,6 +160,17 @@ def main() -> None:
         print(
             f"{name}: speed-up {ratio:.2f}x (total), {ratio_median:.2f}x (median); "
             f"max |score - reference| {diff:.2e}; same -inf cells: {same_inf}"
+        )
+    for precision in ("fp32", "bf16") if "fused fp32" in times else ():
+        eager, fused = times[f"eager {precision}"], times[f"fused {precision}"]
+        pairs = zip(scores[f"eager {precision}"], scores[f"fused {precision}"], strict=True)
+        diff = max(
+            (abs(a - b) for a, b in pairs if math.isfinite(a) and math.isfinite(b)), default=0.0
+        )
+        print(
+            f"fused {precision} against eager {precision}: {sum(eager) / sum(fused):.2f}x (total), "
+            f"{statistics.median(eager) / statistics.median(fused):.2f}x (median); "
+            f"max |score difference| {diff:.2e}"
         )
     for name, seconds in times.items() if flops else ():
         rate = work / sum(seconds)

@@ -3,9 +3,14 @@
 The table (``src/naswot/evaluation/_tables``) was made by ``naswot score --space nb201 --all
 --seed 1 --batch-size 128 --threads 1`` on CIFAR-10. This rescores a sample of its cells the same
 way (``naswot.scoring.score_one`` with the fast scorer, 1 thread) and counts cells whose score
-differs at all, and by more than 1e-3.
+differs at all, and by more than 1e-3. ``--kernels`` picks the fast scorer's elementwise passes
+(``auto``: the fused C kernels where they compile).
 
-    python benchmarks/shipped_table_check.py [--n-cells 200] [--precision fp32]
+With ``--scores FILE`` it rescores nothing: it compares every row of a score file written by
+``naswot score ... --out FILE`` (e.g. the whole space, rescored) with the table.
+
+    python benchmarks/shipped_table_check.py [--n-cells 200] [--precision fp32] [--kernels auto]
+    python benchmarks/shipped_table_check.py --scores nb201_scores.csv
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ def main() -> None:
     parser.add_argument("--n-cells", type=int, default=200)
     parser.add_argument("--sample-seed", type=int, default=0)
     parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
+    parser.add_argument("--kernels", default="auto", choices=["auto", "fused", "eager"])
+    parser.add_argument("--scores", type=Path, default=None, help="compare this score file")
     args = parser.parse_args()
     torch.set_num_threads(1)
     tune_malloc()
@@ -50,13 +57,16 @@ def main() -> None:
     meta = json.loads(Path(str(path).replace(".csv.gz", ".csv.meta.json")).read_text())
     with gzip.open(path, "rt") as f:
         rows = list(csv.DictReader(f))
+    if args.scores is not None:
+        compare_file(args.scores, rows)
+        return
     batch = load_batch("cifar10", data_dir=DATA, batch_size=128, seed=meta["batch_seed"])
     if batch.fingerprint != meta["batch_fingerprint"]:
         raise SystemExit(f"batch {batch.fingerprint} is not the table's batch")
     rng = np.random.default_rng(args.sample_seed)
     sample = [rows[i] for i in rng.choice(len(rows), size=args.n_cells, replace=False)]
     space = NasBench201Space()
-    fast = FastNB201(meta["variant"], precision=args.precision)
+    fast = FastNB201(meta["variant"], precision=args.precision, kernels=args.kernels)
     differ = over = status_differ = 0
     worst = 0.0
     for row in sample:
@@ -83,8 +93,38 @@ def main() -> None:
             over += score != shipped
     print(
         f"{args.n_cells} cells of {len(rows)} (sample seed {args.sample_seed}), precision "
-        f"{args.precision}: {differ} differ at all, {over} by more than 1e-3, max |diff| "
+        f"{args.precision}, kernels {args.kernels} ({'fused' if fast.fused else 'eager'}): "
+        f"{differ} differ at all, {over} by more than 1e-3, max |diff| "
         f"{worst:.2e}, statuses differing {status_differ}"
+    )
+
+
+def compare_file(path: Path, shipped_rows: list[dict[str, str]]) -> None:
+    """Counts the rows of a score file that differ from the shipped table (by arch)."""
+    shipped = {r["arch"]: r for r in shipped_rows}
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    missing = [r["arch"] for r in rows if r["arch"] not in shipped]
+    if missing:
+        raise SystemExit(f"{len(missing)} architectures of {path} are not in the table")
+    differ = over = status_differ = 0
+    worst = 0.0
+    for row in rows:
+        ref = shipped[row["arch"]]
+        status_differ += row["status"] != ref["status"]
+        a = -math.inf if row["score"] in ("", "-inf") else float(row["score"])
+        b = float(ref["score"])
+        if math.isfinite(a) and math.isfinite(b):
+            d = abs(a - b)
+            worst = max(worst, d)
+            differ += d > 0
+            over += d > 1e-3
+        else:
+            differ += a != b
+            over += a != b
+    print(
+        f"{path}: {len(rows)} cells of {len(shipped)}: {differ} differ at all, {over} by more "
+        f"than 1e-3, max |diff| {worst:.2e}, statuses differing {status_differ}"
     )
 
 

@@ -8,7 +8,8 @@ medians over the rounds.
 
 ``speed``: the official procedure (``naswot.testing.reference``: build the module, forward,
 backward, second forward, float32 products moved to NumPy) against the fast scorer, exact and
-bf16, on NB201 or NB101::
+bf16, each with the fused C kernels (``exact``, ``bf16``; where they compile) and with PyTorch's
+elementwise ops (``exact-eager``, ``bf16-eager``), on NB201 or NB101::
 
     python benchmarks/whole_process.py speed --space nb201 --n-cells 60 --rounds 3 --threads 1
 
@@ -63,7 +64,8 @@ def child(args: argparse.Namespace) -> None:
     cells = [space.sample(rng) for _ in range(args.n_cells)][args.part :: args.parts]
     fast = None
     if args.mode != "reference":
-        fast = FAST_SCORERS.get(args.space)(precision="bf16" if args.mode == "bf16" else "fp32")
+        precision = "bf16" if args.mode == "bf16" else "fp32"
+        fast = FAST_SCORERS.get(args.space)(precision=precision, kernels=args.kernels)
     start = time.perf_counter()
     scores = []
     for cell in cells:
@@ -82,8 +84,13 @@ def child(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace, mode: str, threads: int, env: dict[str, str], parts: int = 1):
-    """Runs ``parts`` child processes at once; returns (wall s, max scoring s, scores)."""
+    """Runs ``parts`` child processes at once; returns (wall s, max scoring s, scores).
+
+    ``mode``: ``reference``, ``exact`` or ``bf16`` (kernels ``auto``), or those with ``-eager``.
+    """
+    mode, _, kernels = mode.partition("-")
     base = [sys.executable, __file__, "child", "--mode", mode, "--space", args.space]
+    base += ["--kernels", kernels or "auto"]
     base += ["--n-cells", str(args.n_cells), "--seed", str(args.seed), "--threads", str(threads)]
     base += ["--data-dir", str(args.data_dir), "--parts", str(parts)]
     full_env = {**os.environ, "OMP_NUM_THREADS": str(threads), **env}
@@ -99,7 +106,7 @@ def run(args: argparse.Namespace, mode: str, threads: int, env: dict[str, str], 
 
 
 def speed(args: argparse.Namespace) -> None:
-    modes = ["reference", "exact", "bf16"]
+    modes = ["reference", "exact-eager", "exact", "bf16-eager", "bf16"]
     walls: dict[str, list[float]] = {m: [] for m in modes}
     scoring: dict[str, list[float]] = {m: [] for m in modes}
     scores: dict[str, list[float]] = {}
@@ -109,18 +116,18 @@ def speed(args: argparse.Namespace) -> None:
             walls[mode].append(wall)
             scoring[mode].append(sec)
             scores[mode] = s
-            print(f"round {r + 1} {mode:<9} wall {wall:7.1f} s  scoring {sec:7.1f} s", flush=True)
+            print(f"round {r + 1} {mode:<10} wall {wall:7.1f} s  scoring {sec:7.1f} s", flush=True)
     print(f"\n{args.space}, {args.n_cells} cells, {args.threads} thread(s), {args.rounds} rounds")
     ref_wall = statistics.median(walls["reference"])
     ref_sec = statistics.median(scoring["reference"])
     for mode in modes:
         w, s = statistics.median(walls[mode]), statistics.median(scoring[mode])
         print(
-            f"{mode:<9} wall {w:7.1f} s ({ref_wall / w:5.2f}x)  scoring {s:7.1f} s "
+            f"{mode:<10} wall {w:7.1f} s ({ref_wall / w:5.2f}x)  scoring {s:7.1f} s "
             f"({ref_sec / s:5.2f}x)  {args.n_cells / s:6.2f} cells/s"
         )
     ref = scores["reference"]
-    for mode in ("exact", "bf16"):
+    for mode in modes[1:]:
         pairs = [(a, b) for a, b in zip(ref, scores[mode], strict=True) if abs(a) != float("inf")]
         worst = max((abs(a - b) for a, b in pairs), default=0.0)
         same_inf = sum(a == -float("inf") for a in ref) == sum(
@@ -173,6 +180,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--data-dir", type=Path, default=DATA)
     parser.add_argument("--mode", default="exact", choices=["reference", "exact", "bf16"])
+    parser.add_argument("--kernels", default="auto", choices=["auto", "fused", "eager"])
     parser.add_argument("--part", type=int, default=0)
     parser.add_argument("--parts", type=int, default=1)
     args = parser.parse_args()

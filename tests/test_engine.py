@@ -9,7 +9,7 @@ from torch import nn
 from naswot.data import Batch
 from naswot.exceptions import InvalidParameterError
 from naswot.networks.nasbench201 import NB201Network
-from naswot.proxies import PROXIES, GradNorm, Naswot, Snip, Vkdnw
+from naswot.proxies import PROXIES, GradNorm, LinearRegions, Naswot, Snip, Vkdnw
 from naswot.proxies._shared import PASSES, SharedPasses, shares_passes
 from naswot.scoring import ScoringJob, run_jobs, score_jobs
 from naswot.spaces import SPACES, Cell201
@@ -89,6 +89,10 @@ def test_proxies_that_share_a_pass_compute_it_once() -> None:
     Vkdnw().score_shared(model, b, passes)
     Vkdnw("single").score_shared(model, b, passes)
     assert (passes.misses, passes.hits) == (2, 2)
+    regions = LinearRegions().score_shared(model, b, passes)
+    Naswot("relu_forward_all").score_shared(model, b, passes)
+    assert (passes.misses, passes.hits) == (3, 3)
+    assert regions.score == LinearRegions()(model, b).score
 
 
 def test_every_shared_pass_is_declared_and_named() -> None:

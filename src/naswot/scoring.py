@@ -280,11 +280,16 @@ def stored_variant(proxy: Proxy, fast: FastScorer | None) -> str:
     return proxy.variant
 
 
-def engine_name(fast: FastScorer | None) -> str:
-    """How scores are computed: ``module``, ``fast`` or ``fast-bf16`` (stored as provenance)."""
+def engine_name(fast: FastScorer | None, device: str | torch.device = "cpu") -> str:
+    """How scores are computed: ``module``, ``fast`` or ``fast-bf16``, plus ``-fused``.
+
+    ``-fused`` where the fast scorer's fused C kernels run (CPU tensors only). Part of the store
+    key and of the provenance.
+    """
     if fast is None:
         return "module"
-    return "fast" if fast.precision == "fp32" else f"fast-{fast.precision}"
+    name = "fast" if fast.precision == "fp32" else f"fast-{fast.precision}"
+    return f"{name}-fused" if fast.fused and torch.device(device).type == "cpu" else name
 
 
 def proxy_revision(proxy: Proxy) -> int:
@@ -353,7 +358,7 @@ class ScoringJob:
     @property
     def engine(self) -> str:
         """How the scores are computed (see :func:`engine_name`)."""
-        return engine_name(self.fast)
+        return engine_name(self.fast, self.device)
 
     def key(self, arch: str) -> ScoreKey:
         """The store key of the score of the architecture with key ``arch``."""

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from naswot.cli import main
+from naswot.fast._native import native_kernels
 
 A = "|nor_conv_3x3~0|+|none~0|nor_conv_1x1~1|+|skip_connect~0|none~1|avg_pool_3x3~2|"
 B = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
@@ -285,7 +286,8 @@ def test_engines_agree_and_bf16_is_its_own_variant(
     assert {r["variant"] for r in rows} == {"default+bf16"}
     assert all(r["cached"] == "0" for r in rows)
     meta = json.loads((tmp_path / "bf16.csv.meta.json").read_text())
-    assert meta["engine"] == "fast-bf16"
+    fused = native_kernels().kernels is not None  # the C kernels where they compile here
+    assert meta["engine"] == ("fast-bf16-fused" if fused else "fast-bf16")
 
 
 def test_module_and_fast_engines_match_without_store(
@@ -315,6 +317,38 @@ def test_precision_needs_the_fast_engine(capsys: pytest.CaptureFixture[str]) -> 
         capsys, "score", "--arch", A, "--engine", "module", "--precision", "bf16", "--no-store"
     )
     assert code == 1 and "fast engine" in err
+
+
+def test_kernels_need_the_fast_engine(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(
+        capsys, "score", "--arch", A, "--engine", "module", "--kernels", "eager", "--no-store"
+    )
+    assert code == 1 and "--kernels eager needs the fast engine" in err
+
+
+def test_eager_kernels_are_recorded_in_the_engine(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    out = tmp_path / "eager.csv"
+    code, _, _ = run(
+        capsys,
+        "score",
+        "--arch",
+        A,
+        "--kernels",
+        "eager",
+        "--no-store",
+        "--out",
+        str(out),
+        "--dataset",
+        "noise",
+        "--batch-size",
+        "8",
+        "--quiet",
+    )
+    assert code == 0
+    meta = json.loads((tmp_path / "eager.csv.meta.json").read_text())
+    assert meta["engine"] == "fast"
 
 
 def test_workers_give_the_serial_scores(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from torch import nn
 from naswot._seeding import torch_seeded
 from naswot.exceptions import InvalidParameterError
 from naswot.fast import FAST_SCORERS, FastNB201
-from naswot.fast.nasbench201 import _avg_pool_3x3
+from naswot.fast._common import avg_pool_3x3 as _avg_pool_3x3
 from naswot.networks import build_nb201
 from naswot.proxies import log_abs_det
 from naswot.spaces import NasBench201Space

@@ -121,9 +121,15 @@ def resolve_fast(
             f"--precision {args.precision} needs the fast engine, which {space.name!r} with "
             f"proxy {proxy.name!r} does not have."
         )
+    kernels = getattr(args, "kernels", "auto")
+    if kernels != "auto" and (args.engine == "module" or not available):
+        raise InvalidParameterError(
+            f"--kernels {kernels} needs the fast engine, which {space.name!r} with "
+            f"proxy {proxy.name!r} does not have."
+        )
     if args.engine == "module" or not available:
         return None
-    return FAST_SCORERS.get(space.name)(proxy.variant, precision=args.precision)
+    return FAST_SCORERS.get(space.name)(proxy.variant, precision=args.precision, kernels=kernels)
 
 
 def scoring_jobs(

@@ -12,7 +12,7 @@ from naswot.cli import _common
 from naswot.data import Batch
 from naswot.exceptions import InvalidParameterError
 from naswot.parallel import ScoringJob
-from naswot.scoring import ScoreRecord, engine_name, stored_variant
+from naswot.scoring import ScoreRecord, stored_variant
 
 
 def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAction
@@ -40,7 +40,7 @@ def score_info(record: ScoreRecord, job: ScoringJob, batch: Batch, seed: int) ->
         "status": record.status,
         "proxy": record.proxy,
         "variant": stored_variant(job.proxy, job.fast),
-        "engine": engine_name(job.fast),
+        "engine": job.engine,
         "seed": seed,
         "n_units": record.n_units,
         "from_store": record.cached,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from naswot._io import quote
 from naswot.data import DATASETS
-from naswot.fast import PRECISIONS
+from naswot.fast import KERNELS, PRECISIONS
 from naswot.parallel import BACKENDS
 
 MAX_COUNT = 1_000_000
@@ -155,6 +155,14 @@ def add_scoring_options(
         default="fp32",
         help="fp32 (default, exact) or bf16 (fast engine only; faster, scores differ "
         "slightly and are stored as their own variant)",
+    )
+    p.add_argument(
+        "--kernels",
+        choices=list(KERNELS),
+        default="auto",
+        help="elementwise passes of the fast engine: auto (default: fused C kernels where a C "
+        "compiler is there, else PyTorch ops), fused (require them) or eager (PyTorch ops); "
+        "recorded in the engine name (fast-fused)",
     )
     p.add_argument(
         "--workers",

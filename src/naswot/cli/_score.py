@@ -16,7 +16,7 @@ from naswot._io import atomic_write
 from naswot.cli import _common
 from naswot.evaluation.scores import row_label
 from naswot.exceptions import ArchParseError, InvalidParameterError
-from naswot.scoring import ScoreRecord, engine_name, stored_variant
+from naswot.scoring import ScoreRecord, stored_variant
 from naswot.spaces import EnumerableSpace, SearchSpace
 
 _MAIN_STATUSES = ("ok", "singular", "error")
@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
             "space": space.name,
             "proxy": ",".join(j.proxy.name for j in jobs),
             "variant": ",".join(stored_variant(j.proxy, j.fast) for j in jobs),
-            "engine": ",".join(engine_name(j.fast) for j in jobs),
+            "engine": ",".join(j.engine for j in jobs),
             "seed": args.seed,
             "device": str(device),
             "n_architectures": len(records),

@@ -12,13 +12,14 @@ from typing import Any, Protocol
 
 import torch
 
-from naswot.fast._common import PRECISIONS
+from naswot.fast._common import KERNELS, PRECISIONS
 from naswot.fast.nasbench101 import FastNB101
 from naswot.fast.nasbench201 import FastNB201
 from naswot.registry import Registry
 
 __all__ = [
     "FAST_SCORERS",
+    "KERNELS",
     "PRECISIONS",
     "FastNB101",
     "FastNB201",
@@ -32,6 +33,8 @@ class FastScorer(Protocol):
 
     variant: str
     precision: str
+    #: whether the elementwise passes run as the fused C kernels (on CPU tensors)
+    fused: bool
 
     def draw_weights(self, arch: Any, /) -> Any:  # Any: the space's architecture and weights
         """The network's weights, drawn from torch's global RNG like the module builder."""
@@ -51,8 +54,10 @@ class FastScorer(Protocol):
 class FastScorerFactory(Protocol):
     """Makes a fast scorer for a NASWOT variant and a precision."""
 
-    def __call__(self, variant: str = ..., /, *, precision: str = ...) -> FastScorer:
-        """A scorer for ``variant`` computing its forward in ``precision``."""
+    def __call__(
+        self, variant: str = ..., /, *, precision: str = ..., kernels: str = ...
+    ) -> FastScorer:
+        """A scorer for ``variant``: forward in ``precision``, elementwise passes ``kernels``."""
         ...
 
 

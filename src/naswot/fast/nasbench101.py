@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from naswot.exceptions import InvalidParameterError
-from naswot.fast._common import Acc, add_codes, bn, check_options, compute_dtype
+from naswot.fast._common import Acc, UsesElementwise, add_codes, check_options, compute_dtype
 from naswot.networks.nasbench101 import _TRUNCATED_STD, vertex_channels
 from naswot.spaces.nasbench101 import CONV1X1, CONV3X3, MAXPOOL3X3, Spec101, is_valid, prune
 
@@ -47,7 +47,7 @@ class _Conv:
     k: int
 
 
-class FastNB101:
+class FastNB101(UsesElementwise):
     """Scores NAS-Bench-101 cells with NASWOT; same K as ``Naswot`` on ``build_nb101``.
 
     Args:
@@ -55,6 +55,7 @@ class FastNB101:
         precision: ``fp32`` (exact mode: differs from the module scorer only where a different
             convolution algorithm flips the sign of a pre-activation within rounding of zero) or
             ``bf16`` (faster; scores differ slightly, the ranking hardly).
+        kernels: ``auto``, ``fused`` or ``eager`` elementwise passes, as in ``FastNB201``.
         stem_channels: width of the stem and the first stack (16, as ``build_nb101``);
             ``n_stacks`` stacks (3) of ``n_cells`` cells (3).
     """
@@ -67,13 +68,15 @@ class FastNB101:
         variant: str = "default",
         *,
         precision: str = "fp32",
+        kernels: str = "auto",
         stem_channels: int = 16,
         n_stacks: int = 3,
         n_cells: int = 3,
     ) -> None:
-        check_options("FastNB101", variant, precision)
+        check_options("FastNB101", variant, precision, kernels)
         self.variant = variant
         self.precision = precision
+        self._use_kernels(kernels)
         self.stem_channels = stem_channels
         self.n_stacks = n_stacks
         self.n_cells = n_cells
@@ -143,17 +146,19 @@ class FastNB101:
         official = self.variant == "official"
         acc = Acc.for_batch(inputs)
         w = iter(weights)
+        ops = self._ops
 
         def unit(x: torch.Tensor) -> torch.Tensor:
             """ConvBNReLU: the ReLU's input is counted; returns the ReLU's output."""
             weight = next(w).to(device=device, dtype=dtype, memory_format=torch.channels_last)
-            y = bn(F.conv2d(x, weight, padding=weight.shape[-1] // 2))
-            add_codes(acc, y, _chw(y), 1)
-            return F.relu(y)
+            y = F.conv2d(x, weight, padding=weight.shape[-1] // 2)
+            relu, codes = ops.bn_relu_codes(y)
+            add_codes(acc, codes, _chw(y), 1)
+            return relu
 
         x = inputs.to(dtype=dtype, memory_format=torch.channels_last)
         if official:
-            add_codes(acc, x, _chw(x), 1)
+            add_codes(acc, ops.codes(x), _chw(x), 1)
         h = unit(x)
         for i, (c_in, c_out) in enumerate(self._cells()):
             if i > 0 and i % self.n_cells == 0:
@@ -175,7 +180,7 @@ class FastNB101:
         if self.variant == "official":  # each projection's ConvBNReLU sees the cell input
             n_projections = sum(m[0][1:])
             if n_projections:
-                add_codes(acc, x, _chw(x), n_projections)
+                add_codes(acc, self._ops.codes(x), _chw(x), n_projections)
         values: list[torch.Tensor] = [x]
         concat: list[torch.Tensor] = []
         for t in range(1, n - 1):
@@ -190,7 +195,7 @@ class FastNB101:
                 values.append(F.max_pool2d(total, 3, stride=1, padding=1))
             else:
                 if self.variant == "official":
-                    add_codes(acc, total, _chw(total), 1)
+                    add_codes(acc, self._ops.codes(total), _chw(total), 1)
                 values.append(unit(total))
             if m[t][n - 1]:
                 concat.append(values[t])
@@ -202,7 +207,10 @@ class FastNB101:
         return out
 
     def __repr__(self) -> str:
-        return f"FastNB101(variant={self.variant!r}, precision={self.precision!r})"
+        return (
+            f"FastNB101(variant={self.variant!r}, precision={self.precision!r}, "
+            f"kernels={self.kernels!r})"
+        )
 
 
 def _chw(x: torch.Tensor) -> tuple[int, int, int]:

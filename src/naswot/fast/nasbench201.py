@@ -14,6 +14,10 @@ What makes it fast, with K unchanged (PERFORMANCE-NOTES.md §2):
   is 0, train-mode BN of 0 is 0), so the rest is skipped and only its unit counts are added: an
   all-zero code agrees with itself on every unit.
 - Each kernel is one exact int8 GEMM (``torch._int_mm``) accumulated in int64.
+- On the CPU the elementwise passes are fused C kernels where a C compiler is there
+  (``naswot.fast._native``; ``kernels="eager"`` or ``NASWOT_NATIVE=0`` for PyTorch ops): batch
+  norm in one read plus one normalize-and-add into the node sum, ReLU and codes from one read,
+  the 3x3 average pool summed straight into the node sum.
 
 Weights are drawn with the same RNG calls in the same order as :class:`NB201Network`'s
 constructor (PyTorch's default ``kaiming_uniform_(a=sqrt(5))``, i.e. U(-1/sqrt(fan_in), ...)), so
@@ -29,7 +33,14 @@ import torch
 import torch.nn.functional as F
 
 from naswot.exceptions import ScoringError
-from naswot.fast._common import PRECISIONS, Acc, add_codes, bn, check_options, compute_dtype
+from naswot.fast._common import (
+    PRECISIONS,
+    Acc,
+    UsesElementwise,
+    add_codes,
+    check_options,
+    compute_dtype,
+)
 from naswot.spaces.nasbench201 import N_NODES, Cell201
 
 __all__ = ["PRECISIONS", "FastNB201"]
@@ -37,9 +48,10 @@ __all__ = ["PRECISIONS", "FastNB201"]
 _CONV_KERNEL = {"nor_conv_1x1": 1, "nor_conv_3x3": 3}
 _Conv = Callable[..., torch.Tensor]
 _WeightIter = Iterator[torch.Tensor | None]
+_ReluCodes = tuple[torch.Tensor, torch.Tensor]  # ReLU output and codes of one tensor
 
 
-class FastNB201:
+class FastNB201(UsesElementwise):
     """Scores NAS-Bench-201 cells with NASWOT; same K as ``Naswot`` on ``build_nb201``.
 
     Args:
@@ -47,6 +59,9 @@ class FastNB201:
         precision: ``fp32`` (exact mode: differs from the module scorer only where a different
             convolution algorithm flips the sign of a pre-activation within rounding of zero) or
             ``bf16`` (faster; scores differ slightly, the ranking hardly).
+        kernels: ``auto`` (fused C kernels on the CPU where they compile, else PyTorch ops),
+            ``fused`` (the C kernels or an error saying why not) or ``eager`` (PyTorch ops). Both
+            give the same K up to sign flips of pre-activations within rounding of zero.
         channels: width of the first stage (16 in the benchmark); ``n_cells`` cells per stage (5).
     """
 
@@ -58,12 +73,14 @@ class FastNB201:
         variant: str = "default",
         *,
         precision: str = "fp32",
+        kernels: str = "auto",
         channels: int = 16,
         n_cells: int = 5,
     ) -> None:
-        check_options("FastNB201", variant, precision)
+        check_options("FastNB201", variant, precision, kernels)
         self.variant = variant
         self.precision = precision
+        self._use_kernels(kernels)
         self.channels = channels
         self.n_cells = n_cells
         self._conv_mult = 2 if variant == "official" else 1
@@ -111,26 +128,36 @@ class FastNB201:
             weight = weight.to(device=device, dtype=dtype, memory_format=torch.channels_last)
             return F.conv2d(x, weight, stride=stride, padding=weight.shape[-1] // 2)
 
+        ops = self._ops
         x = inputs.to(dtype=dtype, memory_format=torch.channels_last)
-        h: torch.Tensor | None = bn(conv(x))
+        h: torch.Tensor | None = ops.bn(conv(x))
         shape = (self.channels, x.shape[2], x.shape[3])
+        # The ReLU and codes of h, when the pass that made h made them too (None: not yet).
+        h_relu: _ReluCodes | None = None
+        starts_with_conv = any(cell.op(i, 0) in _CONV_KERNEL for i in range(1, N_NODES))
         for stage in range(3):
             if stage > 0:
-                h, shape = self._reduction(h, shape, conv, w, acc)
-            for _ in range(self.n_cells):
-                h = self._cell(cell, h, shape, conv, w, acc)
+                h, h_relu, shape = self._reduction(h, h_relu, shape, conv, w, acc, starts_with_conv)
+            for index in range(self.n_cells):
+                # who reads h next: a cell (ReLU needed if its node 0 has conv edges), a
+                # reduction block (always), or the last BN (no ReLU)
+                last = index == self.n_cells - 1
+                wanted = stage < 2 if last else starts_with_conv
+                h, h_relu = self._cell(cell, h, h_relu, wanted, shape, conv, w, acc)
         # lastact: BN then a bare ReLU, counted once in both variants
-        add_codes(acc, None if h is None else bn(h), shape, 1)
+        add_codes(acc, None if h is None else ops.bn_codes(h), shape, 1)
         return acc.result()
 
     def _reduction(
         self,
         h: torch.Tensor | None,
+        h_relu: _ReluCodes | None,
         shape: tuple[int, int, int],
         conv: _Conv,
         w: _WeightIter,
         acc: Acc,
-    ) -> tuple[torch.Tensor | None, tuple[int, int, int]]:
+        relu_out: bool,
+    ) -> tuple[torch.Tensor | None, _ReluCodes | None, tuple[int, int, int]]:
         c, hh, ww = shape
         out_shape = (2 * c, (hh + 1) // 2, (ww + 1) // 2)
         m = self._conv_mult
@@ -139,60 +166,86 @@ class FastNB201:
                 next(w)
             add_codes(acc, None, shape, m)
             add_codes(acc, None, out_shape, m)
-            return None, out_shape
-        add_codes(acc, h, shape, m)
-        a = bn(conv(F.relu(h), stride=2))
-        add_codes(acc, a, out_shape, m)
-        b = bn(conv(F.relu(a)))
+            return None, None, out_shape
+        ops = self._ops
+        relu_h, codes_h = ops.relu_codes(h) if h_relu is None else h_relu
+        add_codes(acc, codes_h, shape, m)
+        relu_a, codes_a = ops.bn_relu_codes(conv(relu_h, stride=2))
+        add_codes(acc, codes_a, out_shape, m)
+        b = conv(relu_a)
         residual = conv(F.avg_pool2d(h, kernel_size=2, stride=2))
-        return residual + b, out_shape
+        out, out_relu = ops.node([("skip", residual), ("bn", b)], relu=relu_out)
+        return out, out_relu, out_shape
 
     def _cell(
         self,
         cell: Cell201,
         h: torch.Tensor | None,
+        h_relu: _ReluCodes | None,
+        relu_out: bool,
         shape: tuple[int, int, int],
         conv: _Conv,
         w: _WeightIter,
         acc: Acc,
-    ) -> torch.Tensor | None:
-        ops = [[cell.op(i, j) for j in range(i)] for i in range(N_NODES)]
+    ) -> tuple[torch.Tensor | None, _ReluCodes | None]:
+        """The cell on ``h`` (None: exactly zero), and its output's (ReLU, codes) if asked.
+
+        ``relu_out``: the next reader needs the output's ReLU (made in the same pass); the pair
+        is None when not asked or when the output is zero.
+        """
+        edge_ops = [[cell.op(i, j) for j in range(i)] for i in range(N_NODES)]
         # Which nodes must exist: the output, sources of conv edges, inputs of needed nodes.
         needed = [False] * N_NODES
         needed[N_NODES - 1] = True
         for j in range(N_NODES - 2, -1, -1):
             needed[j] = any(
-                ops[i][j] in _CONV_KERNEL or (ops[i][j] != "none" and needed[i])
+                edge_ops[i][j] in _CONV_KERNEL or (edge_ops[i][j] != "none" and needed[i])
                 for i in range(j + 1, N_NODES)
             )
+        ops = self._ops
+        # conv edges leaving each node: its ReLU's kernel is counted that many times
+        fan_out = [
+            sum(edge_ops[i][j] in _CONV_KERNEL for i in range(j + 1, N_NODES))
+            for j in range(N_NODES)
+        ]
         nodes: list[torch.Tensor | None] = [h]
-        relus: dict[int, torch.Tensor] = {}
+        relus: dict[int, _ReluCodes] = {}  # node -> (ReLU, codes)
+        if h is not None and fan_out[0]:
+            relus[0] = ops.relu_codes(h) if h_relu is None else h_relu
         for i in range(1, N_NODES):
-            total: torch.Tensor | None = None
+            parts: list[tuple[str, torch.Tensor]] = []
             for j in range(i):
-                op = ops[i][j]
+                op = edge_ops[i][j]
                 weight = next(w)  # one entry per edge, None where the edge has no conv
                 source = nodes[j]
                 if op == "none" or source is None or not needed[i]:
                     continue
                 if op == "skip_connect":
-                    out = source
+                    parts.append(("skip", source))
                 elif op == "avg_pool_3x3":
-                    out = _avg_pool_3x3(source)
+                    parts.append(("pool", source))
                 else:
-                    if j not in relus:
-                        relus[j] = F.relu(source)
-                    out = bn(conv(relus[j], weight=weight))
-                total = out if total is None else total + out
+                    parts.append(("bn", conv(relus[j][0], weight=weight)))
+            if not parts:
+                nodes.append(None)
+                continue
+            last = i == N_NODES - 1
+            total, relu_codes = ops.node(parts, relu=fan_out[i] > 0 or (last and relu_out))
             nodes.append(total)
+            if relu_codes is not None:
+                relus[i] = relu_codes
         for j in range(N_NODES - 1):
-            m = sum(ops[i][j] in _CONV_KERNEL for i in range(j + 1, N_NODES))
-            if m:
-                add_codes(acc, nodes[j], shape, m * self._conv_mult)
-        return nodes[-1]
+            if fan_out[j]:
+                node = nodes[j]
+                codes = None if node is None else relus[j][1] if j in relus else ops.codes(node)
+                add_codes(acc, codes, shape, fan_out[j] * self._conv_mult)
+        return nodes[-1], relus.get(N_NODES - 1)
 
     def __repr__(self) -> str:
-        return f"FastNB201(variant={self.variant!r}, precision={self.precision!r})"
+        return (
+            f"FastNB201(variant={self.variant!r}, precision={self.precision!r}, "
+            f"kernels={self.kernels!r})"
+        )
 
 
 def _uniform_conv(c_out: int, c_in: int, k: int) -> torch.Tensor:
@@ -200,27 +253,3 @@ def _uniform_conv(c_out: int, c_in: int, k: int) -> torch.Tensor:
     weight = torch.empty(c_out, c_in, k, k)
     bound = 1.0 / math.sqrt(c_in * k * k)
     return weight.uniform_(-bound, bound)
-
-
-def _avg_pool_3x3(x: torch.Tensor) -> torch.Tensor:
-    """3x3 average pool, stride 1, padding 1, padding not counted.
-
-    A depthwise conv with a ones kernel sums the window (about 7x faster than ``avg_pool2d`` in
-    channels_last on this CPU), then each position is divided by its window's size. Values match
-    ``avg_pool2d`` up to rounding.
-    """
-    c, h, w = x.shape[1], x.shape[2], x.shape[3]
-    ones = torch.ones(c, 1, 3, 3, dtype=x.dtype, device=x.device)
-    total = F.conv2d(x, ones.contiguous(memory_format=torch.channels_last), padding=1, groups=c)
-    rows = torch.full((h,), 3.0, device=x.device)
-    cols = torch.full((w,), 3.0, device=x.device)
-    rows[0] -= 1
-    rows[-1] -= 1
-    cols[0] -= 1
-    cols[-1] -= 1
-    inverse = (1.0 / (rows[:, None] * cols[None, :])).to(x.dtype)
-    if x.dtype != torch.float32:
-        # A bf16 product broadcast from (H, W) over channels_last is 4x slower here than one
-        # with the map laid out like x (same products, same values).
-        inverse = inverse.expand(1, c, h, w).contiguous(memory_format=torch.channels_last)
-    return total.mul_(inverse)

@@ -9,6 +9,7 @@ import torch
 __all__ = [
     "MAX_EXACT_UNITS",
     "hamming_kernel",
+    "int8_gram",
     "int8_kernel_update",
     "kernel_update",
     "log_abs_det",
@@ -51,17 +52,32 @@ def int8_kernel_update(codes: torch.Tensor) -> torch.Tensor:
     Returns:
         A (B, B) int64 tensor on the codes' device.
     """
+    g = int8_gram(codes)
+    if g is None:
+        return kernel_update(codes).round_().to(torch.int64)
+    n = codes.shape[1]
+    d = g.diagonal().clone()
+    return g.mul_(2).add_(n).sub_(d[:, None]).sub_(d[None, :])
+
+
+def int8_gram(codes: torch.Tensor) -> torch.Tensor | None:
+    """G = c cᵀ (int64) of 0/1 codes from one exact int8 matrix product, or None.
+
+    None where ``torch._int_mm`` is missing or refuses the shapes (then use
+    :func:`kernel_update`).
+
+    Args:
+        codes: boolean or 0/1 int8 tensor of shape (B, n) whose last dimension is contiguous.
+    """
     n = codes.shape[1]
     # _int_mm gives garbage for k = 1 here; tiny layers take the (exact) float path.
     if n < 8 or n >= 2**31 or not hasattr(torch, "_int_mm"):
-        return kernel_update(codes).round_().to(torch.int64)
+        return None
     c8 = codes.contiguous().view(torch.int8)
     try:
-        g = torch._int_mm(c8, c8.t()).to(torch.int64)
+        return torch._int_mm(c8, c8.t()).to(torch.int64)
     except RuntimeError:
-        return kernel_update(codes).round_().to(torch.int64)
-    d = g.diagonal().clone()
-    return g.mul_(2).add_(n).sub_(d[:, None]).sub_(d[None, :])
+        return None
 
 
 def hamming_kernel(codes: torch.Tensor) -> torch.Tensor:

@@ -35,7 +35,8 @@ PASSES: dict[str, str] = {
     "inputs, with the graph between them (train mode)",
     "az_entropies": "the PCA-spectrum entropies of those block outputs",
     "vkdnw_spectrum": "eigenvalues of VKDNW's Fisher information (eval mode, per-image Jacobians)",
-    "naswot_kernel": "NASWOT's K_H and N_A from one forward pass with rectifier hooks",
+    "naswot_kernel": "NASWOT's K_H and N_A from one forward pass with rectifier hooks "
+    "(the NASWOT variants; linear_regions reads the ungated kernel of every rectifier)",
 }
 """Every shared pass by name, with what it computes (``naswot list passes`` could print it)."""
 

@@ -23,11 +23,13 @@ from naswot.proxies._common import (
     scoring_state,
 )
 from naswot.proxies._hooks import is_rectifier, record_kernels
+from naswot.proxies._shared import SharedPasses, SharesPasses
+from naswot.proxies.naswot import shared_kernel
 
 __all__ = ["LinearRegions", "count_patterns"]
 
 
-class LinearRegions:
+class LinearRegions(SharesPasses):
     """``R = |{ c(x_i) : i = 1..B }|``: distinct activation patterns in the batch; higher is better.
 
     A ReLU network is linear on each region of input space where its activation pattern ``c(x)``
@@ -49,18 +51,20 @@ class LinearRegions:
     needs_classes = False
     variants: ClassVar[tuple[str, ...]] = ("default",)
     revision: ClassVar[int] = 1
+    passes: ClassVar[tuple[str, ...]] = ("naswot_kernel",)
 
     def __init__(self, variant: str = "default") -> None:
         self.variant = check_variant("LinearRegions", variant, self.variants)
 
-    def __call__(self, model: nn.Module, batch: Batch, /) -> ScoreResult:
-        """Scores ``model`` on ``batch``."""
+    def score_shared(self, model: nn.Module, batch: Batch, passes: SharedPasses, /) -> ScoreResult:
+        """Scores ``model`` on ``batch``, reading the shared rectifier kernel."""
         x = inputs_of(batch, self.name, min_size=2)
         with (
             scoring_state(model, train=True, proxy=self.name),
             failures_as_scoring_errors(self.name),
         ):
-            return finite_result(count_patterns(model, x), self.name)
+            kernel, n_units, _ = shared_kernel(model, batch, passes, x, is_rectifier, gate=False)
+            return finite_result(_distinct(kernel, n_units), self.name)
 
     def __repr__(self) -> str:
         return "LinearRegions()"
@@ -73,7 +77,12 @@ def count_patterns(model: nn.Module, x: torch.Tensor) -> int:
     if not record.kernels:
         raise ScoringError("linear_regions: none of the rectifier modules ran.")
     kernel = torch.stack(list(record.kernels.values())).sum(0)
-    same = kernel == float(sum(record.units.values()))  # (B, B): identical patterns
+    return _distinct(kernel, sum(record.units.values()))
+
+
+def _distinct(kernel: torch.Tensor, n_units: int) -> int:
+    """Inputs with distinct patterns: K[i, j] = N_A exactly when i and j agree on every unit."""
+    same = kernel == float(n_units)  # (B, B): identical patterns
     # The number of classes of "same pattern": count the inputs that no earlier input matches.
     earlier = torch.tril(same, diagonal=-1).any(dim=1)
     return int((~earlier).sum())

@@ -42,7 +42,7 @@ from naswot.proxies._hooks import ModuleKernels, is_official_relu, is_rectifier,
 from naswot.proxies._kernel import log_abs_det
 from naswot.proxies._shared import SharedPasses, SharesPasses
 
-__all__ = ["VARIANTS", "Naswot", "naswot_kernel", "score"]
+__all__ = ["VARIANTS", "Naswot", "naswot_kernel", "score", "shared_kernel"]
 
 # Which modules each variant hooks. ``relu_forward_all`` also turns the on-path gate off,
 # ``noise`` replaces the batch by N(0, 1) inputs and ``normalised`` divides K by N_A.
@@ -128,13 +128,9 @@ class Naswot(SharesPasses):
             scoring_state(model, train=True, proxy=self.name),
             failures_as_scoring_errors(self.name),
         ):
-            select = VARIANTS[self.variant]
             noise = self.seed if self.variant == "noise" else None
-            kernel, n_units, n_calls = passes.get(
-                model,
-                batch,
-                ("naswot_kernel", select.__name__, gate, noise),
-                lambda: _kernel(model, inputs, select, gate=gate),
+            kernel, n_units, n_calls = shared_kernel(
+                model, batch, passes, inputs, VARIANTS[self.variant], gate=gate, noise=noise
             )
         if self.variant == "normalised":
             kernel = kernel / n_units
@@ -145,6 +141,30 @@ class Naswot(SharesPasses):
     def __repr__(self) -> str:
         seed = f", seed={self.seed!r}" if self.variant == "noise" else ""
         return f"Naswot(variant={self.variant!r}, gate={self.gate!r}{seed})"
+
+
+def shared_kernel(
+    model: nn.Module,
+    batch: Batch,
+    passes: SharedPasses,
+    inputs: torch.Tensor,
+    select: Callable[[nn.Module], bool],
+    *,
+    gate: bool,
+    noise: int | None = None,
+) -> tuple[torch.Tensor, int, int]:
+    """The ``naswot_kernel`` pass: summed K_H, N_A and calls of the ``select``-ed modules.
+
+    ``inputs`` are the batch's (checked) inputs, or for ``noise`` (its seed) the noise drawn in
+    their place. Shared by the NASWOT variants and ``linear_regions`` (all rectifiers, no gate).
+    The model must already be in its scoring state (train mode).
+    """
+    return passes.get(
+        model,
+        batch,
+        ("naswot_kernel", select.__name__, gate, noise),
+        lambda: _kernel(model, inputs, select, gate=gate),
+    )
 
 
 def naswot_kernel(

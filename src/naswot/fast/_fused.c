@@ -1,0 +1,246 @@
+/* Fused elementwise passes of the fast NASWOT scorers (naswot.fast._native loads this file).
+ *
+ * Every tensor is in channels_last memory order: rows = N*H*W rows of C contiguous channels.
+ * Two element types: f32 (float) and b16 (bfloat16 stored as uint16_t; arithmetic in float,
+ * results rounded to nearest even). Compiled without -ffast-math and with -ffp-contract=off, so
+ * every float operation rounds as written. Single-threaded: one process per core is the
+ * scorer's model (docs/performance.md, "Threads under contention").
+ *
+ * Codes: a value is > 0 exactly when its bits, read as a signed integer of the same width, are
+ * > 0 (+0.0 and -0.0 are not > 0), so the ReLU code and the ReLU output come from one integer
+ * compare.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef uint16_t b16;
+
+static inline float b16_to_f(b16 v) {
+    uint32_t u = (uint32_t)v << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+static inline b16 f_to_b16(float f) {
+    /* Round to nearest even; inputs are finite (the scorers refuse non-finite batches). */
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    u += 0x7FFFu + ((u >> 16) & 1u);
+    return (b16)(u >> 16);
+}
+
+static inline float f32_to_f(float v) { return v; }
+static inline float f_to_f32(float f) { return f; }
+
+/* Per-channel batch statistics: mean and 1/sqrt(biased variance + eps). The tensor is read as
+ * `rows` image rows of `wc` = W*C values. Shifted sums (each position's value in the first row
+ * is subtracted, so a constant channel gives variance 0 and a large mean does not cancel the
+ * variance away) run in float per position over blocks of STATS_BLOCK rows (long, full-width
+ * vector loops), are folded into double, then combined over the W positions of each channel.
+ * Returns 0, or -1 without memory. */
+#define STATS_BLOCK 16
+#define DEFINE_STATS(T, LOAD)                                                                  \
+    int naswot_stats_##T(const T *restrict x, int64_t rows, int64_t wc, int64_t c, double eps, \
+                         float *restrict mean, float *restrict invstd) {                       \
+        double *sum = calloc((size_t)(2 * wc), sizeof(double));                                \
+        float *part = calloc((size_t)(3 * wc), sizeof(float));                                 \
+        if (sum == NULL || part == NULL) {                                                     \
+            free(sum);                                                                         \
+            free(part);                                                                        \
+            return -1;                                                                         \
+        }                                                                                      \
+        double *restrict sq = sum + wc;                                                        \
+        float *restrict ps = part, *restrict psq = part + wc, *restrict shift = part + 2 * wc; \
+        for (int64_t e = 0; e < wc; ++e) shift[e] = LOAD(x[e]);                                \
+        for (int64_t r0 = 0; r0 < rows; r0 += STATS_BLOCK) {                                   \
+            int64_t r1 = r0 + STATS_BLOCK < rows ? r0 + STATS_BLOCK : rows;                    \
+            for (int64_t e = 0; e < wc; ++e) ps[e] = psq[e] = 0.0f;                            \
+            for (int64_t r = r0; r < r1; ++r) {                                                \
+                const T *restrict row = x + r * wc;                                            \
+                for (int64_t e = 0; e < wc; ++e) {                                             \
+                    float v = LOAD(row[e]) - shift[e];                                         \
+                    ps[e] += v;                                                                \
+                    psq[e] += v * v;                                                           \
+                }                                                                              \
+            }                                                                                  \
+            for (int64_t e = 0; e < wc; ++e) {                                                 \
+                sum[e] += (double)ps[e];                                                       \
+                sq[e] += (double)psq[e];                                                       \
+            }                                                                                  \
+        }                                                                                      \
+        double count = (double)(rows * (wc / c));                                              \
+        for (int64_t k = 0; k < c; ++k) {                                                      \
+            double total = 0.0;                                                                \
+            for (int64_t e = k; e < wc; e += c) total += sum[e] + (double)rows * shift[e];     \
+            double m = total / count, ss = 0.0;                                                \
+            for (int64_t e = k; e < wc; e += c) {                                              \
+                /* sum over rows of (x - m)^2, from the sums shifted by shift[e] */            \
+                double d = (double)shift[e] - m;                                               \
+                ss += sq[e] + 2.0 * d * sum[e] + (double)rows * d * d;                         \
+            }                                                                                  \
+            double var = ss / count;                                                           \
+            if (var < 0.0) var = 0.0;                                                          \
+            mean[k] = (float)m;                                                                \
+            invstd[k] = (float)(1.0 / sqrt(var + eps));                                        \
+        }                                                                                      \
+        free(sum);                                                                             \
+        free(part);                                                                            \
+        return 0;                                                                              \
+    }
+
+/* out = (x - mean) * invstd. */
+#define DEFINE_BN(T, LOAD, STORE)                                                              \
+    void naswot_bn_##T(const T *restrict x, T *restrict out, int64_t rows, int64_t c,          \
+                       const float *restrict mean, const float *restrict invstd) {             \
+        for (int64_t r = 0; r < rows; ++r)                                                     \
+            for (int64_t k = 0; k < c; ++k)                                                    \
+                out[r * c + k] = STORE((LOAD(x[r * c + k]) - mean[k]) * invstd[k]);            \
+    }
+
+/* codes = bn(x) > 0 and relu = max(bn(x), 0), without writing bn(x). */
+#define DEFINE_BN_RELU_CODES(T, LOAD, STORE, I)                                                \
+    void naswot_bn_relu_codes_##T(const T *x, T *relu, int8_t *codes, int64_t rows, int64_t c, \
+                                  const float *mean, const float *invstd) {                    \
+        for (int64_t r = 0; r < rows; ++r) {                                                   \
+            const T *row = x + r * c;                                                          \
+            I *dst = (I *)(relu + r * c);                                                      \
+            int8_t *code = codes + r * c;                                                      \
+            for (int64_t k = 0; k < c; ++k) {                                                  \
+                T y = STORE((LOAD(row[k]) - mean[k]) * invstd[k]);                             \
+                I bits;                                                                        \
+                memcpy(&bits, &y, sizeof bits);                                                \
+                int8_t on = bits > 0;                                                          \
+                code[k] = on;                                                                  \
+                dst[k] = on ? bits : 0;                                                        \
+            }                                                                                  \
+        }                                                                                      \
+    }
+
+/* codes = bn(x) > 0 only (the last activation, whose output is not used). */
+#define DEFINE_BN_CODES(T, LOAD, STORE, I)                                                     \
+    void naswot_bn_codes_##T(const T *x, int8_t *codes, int64_t rows, int64_t c,               \
+                             const float *mean, const float *invstd) {                         \
+        for (int64_t r = 0; r < rows; ++r) {                                                   \
+            const T *row = x + r * c;                                                          \
+            int8_t *code = codes + r * c;                                                      \
+            for (int64_t k = 0; k < c; ++k) {                                                  \
+                T y = STORE((LOAD(row[k]) - mean[k]) * invstd[k]);                             \
+                I bits;                                                                        \
+                memcpy(&bits, &y, sizeof bits);                                                \
+                code[k] = bits > 0;                                                            \
+            }                                                                                  \
+        }                                                                                      \
+    }
+
+/* codes = x > 0 and relu = max(x, 0) in one read of x. */
+#define DEFINE_RELU_CODES(T, I)                                                                \
+    void naswot_relu_codes_##T(const T *restrict x, T *restrict relu, int8_t *restrict codes,  \
+                               int64_t n) {                                                    \
+        const I *restrict src = (const I *)x;                                                  \
+        I *restrict dst = (I *)relu;                                                           \
+        for (int64_t i = 0; i < n; ++i) {                                                      \
+            I bits = src[i];                                                                   \
+            int8_t on = bits > 0;                                                              \
+            codes[i] = on;                                                                     \
+            dst[i] = on ? bits : 0;                                                            \
+        }                                                                                      \
+    }
+
+/* One node of a cell in one pass: node = sum of its parts in order: kind 0 bn(x) (mean/invstd
+ * from naswot_stats), kind 1 avg_pool_3x3(x), kind 2 x itself. Works row by row of the image
+ * (W*C values in float buffers, in cache): in float, the sums and roundings of separate fp32 ops;
+ * in bf16, parts and partial sums stay in float and only the node is rounded to bf16 (once,
+ * where separate bf16 ops would round every part and every partial sum). Writes the node, and
+ * when relu/codes are given, max(node, 0) and node > 0 from the stored bits. Returns 0, or -1
+ * without memory. */
+typedef struct {
+    const void *x;
+    const float *mean;
+    const float *invstd;
+    int64_t kind;
+} naswot_part;
+
+#define DEFINE_NODE(T, LOAD, STORE, I)                                                         \
+    int naswot_node_##T(const naswot_part *parts, int64_t n_parts, int64_t n, int64_t h,       \
+                        int64_t w, int64_t c, T *node, T *relu, int8_t *codes) {               \
+        int64_t wc = w * c;                                                                    \
+        float *acc = malloc((size_t)((3 + 2 * n_parts) * wc) * sizeof(float));                 \
+        if (acc == NULL) return -1;                                                            \
+        float *col = acc + wc, *y = acc + 2 * wc;                                              \
+        for (int64_t p = 0; p < n_parts; ++p) /* mean, invstd tiled over an image row */       \
+            if (parts[p].kind == 0)                                                            \
+                for (int64_t e = 0; e < wc; ++e) {                                             \
+                    acc[(3 + 2 * p) * wc + e] = parts[p].mean[e % c];                          \
+                    acc[(4 + 2 * p) * wc + e] = parts[p].invstd[e % c];                        \
+                }                                                                              \
+        for (int64_t b = 0; b < n; ++b) {                                                      \
+            for (int64_t i = 0; i < h; ++i) {                                                  \
+                int64_t offset = (b * h + i) * wc;                                             \
+                for (int64_t p = 0; p < n_parts; ++p) {                                        \
+                    const T *x = (const T *)parts[p].x;                                        \
+                    if (parts[p].kind == 0) {                                                  \
+                        const float *restrict mean = acc + (3 + 2 * p) * wc;                   \
+                        const float *restrict invstd = mean + wc;                              \
+                        const T *restrict row = x + offset;                                    \
+                        for (int64_t e = 0; e < wc; ++e)                                       \
+                            y[e] = (LOAD(row[e]) - mean[e]) * invstd[e];                      \
+                    } else if (parts[p].kind == 1) {                                           \
+                        int64_t i0 = i > 0 ? i - 1 : 0, i1 = i + 1 < h ? i + 1 : h - 1;        \
+                        const T *first = x + (b * h + i0) * wc;                                \
+                        for (int64_t e = 0; e < wc; ++e) col[e] = LOAD(first[e]);              \
+                        for (int64_t ii = i0 + 1; ii <= i1; ++ii) {                            \
+                            const T *src = x + (b * h + ii) * wc;                              \
+                            for (int64_t e = 0; e < wc; ++e) col[e] += LOAD(src[e]);           \
+                        }                                                                      \
+                        for (int64_t j = 0; j < w; ++j) {                                      \
+                            int64_t j0 = j > 0 ? j - 1 : 0, j1 = j + 1 < w ? j + 1 : w - 1;    \
+                            float inv = 1.0f / (float)((i1 - i0 + 1) * (j1 - j0 + 1));         \
+                            const float *a = col + j0 * c, *m = col + (j0 + 1) * c;            \
+                            const float *z = col + j1 * c;                                     \
+                            float *dst = y + j * c;                                            \
+                            if (j1 - j0 == 2) {                                                \
+                                for (int64_t k = 0; k < c; ++k)                                \
+                                    dst[k] = ((a[k] + m[k]) + z[k]) * inv;                     \
+                            } else if (j1 > j0) {                                              \
+                                for (int64_t k = 0; k < c; ++k)                                \
+                                    dst[k] = (a[k] + z[k]) * inv;                              \
+                            } else {                                                           \
+                                for (int64_t k = 0; k < c; ++k)                                \
+                                    dst[k] = a[k] * inv;                                       \
+                            }                                                                  \
+                        }                                                                      \
+                    } else {                                                                   \
+                        const T *row = x + offset;                                             \
+                        for (int64_t e = 0; e < wc; ++e) y[e] = LOAD(row[e]);                  \
+                    }                                                                          \
+                    if (p == 0) {                                                              \
+                        for (int64_t e = 0; e < wc; ++e) acc[e] = y[e];                        \
+                    } else {                                                                   \
+                        for (int64_t e = 0; e < wc; ++e) acc[e] += y[e];                      \
+                    }                                                                          \
+                }                                                                              \
+                T *out = node + offset;                                                        \
+                for (int64_t e = 0; e < wc; ++e) out[e] = STORE(acc[e]);                       \
+                if (relu != NULL)                                                              \
+                    naswot_relu_codes_##T((const T *)out, relu + offset, codes + offset, wc);  \
+            }                                                                                  \
+        }                                                                                      \
+        free(acc);                                                                             \
+        return 0;                                                                              \
+    }
+
+DEFINE_STATS(float, f32_to_f)
+DEFINE_STATS(b16, b16_to_f)
+DEFINE_BN(float, f32_to_f, f_to_f32)
+DEFINE_BN(b16, b16_to_f, f_to_b16)
+DEFINE_BN_RELU_CODES(float, f32_to_f, f_to_f32, int32_t)
+DEFINE_BN_RELU_CODES(b16, b16_to_f, f_to_b16, int16_t)
+DEFINE_BN_CODES(float, f32_to_f, f_to_f32, int32_t)
+DEFINE_BN_CODES(b16, b16_to_f, f_to_b16, int16_t)
+DEFINE_RELU_CODES(float, int32_t)
+DEFINE_RELU_CODES(b16, int16_t)
+DEFINE_NODE(float, f32_to_f, f_to_f32, int32_t)
+DEFINE_NODE(b16, b16_to_f, f_to_b16, int16_t)

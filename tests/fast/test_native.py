@@ -1,0 +1,233 @@
+"""The fused C kernels (naswot.fast._native) against PyTorch's ops, and the eager fallback."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from naswot._seeding import derive_seed, torch_seeded
+from naswot.exceptions import ScoringError
+from naswot.fast import FastNB101, FastNB201
+from naswot.fast._common import Elementwise, avg_pool_3x3, bn, codes_of, elementwise_for
+from naswot.fast._native import NativeKernels, native_kernels
+from naswot.proxies import log_abs_det
+from naswot.scoring import engine_name
+from naswot.spaces import SPACES
+
+STATUS = native_kernels()
+needs_native = pytest.mark.skipif(
+    STATUS.kernels is None, reason=f"fused kernels not available: {STATUS.reason}"
+)
+DTYPES = [torch.float32, torch.bfloat16]
+
+
+def _native() -> NativeKernels:
+    assert STATUS.kernels is not None
+    return STATUS.kernels
+
+
+def _tensor(shape: tuple[int, ...], dtype: torch.dtype, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(*shape, generator=g) * 2 + 0.5
+    return x.to(dtype).contiguous(memory_format=torch.channels_last)
+
+
+def _tol(dtype: torch.dtype) -> dict[str, float]:
+    return {"atol": 1e-5, "rtol": 1e-5} if dtype == torch.float32 else {"atol": 0.07, "rtol": 0.02}
+
+
+SHAPES = [(8, 16, 32, 32), (4, 3, 5, 7), (2, 64, 1, 1), (2, 1, 3, 2)]
+
+
+@needs_native
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_stats_keep_a_small_variance_under_a_large_mean(dtype: torch.dtype) -> None:
+    x = (_tensor((16, 4, 8, 8), torch.float32) * 1e-2 + 1e3).to(dtype)
+    x = x.contiguous(memory_format=torch.channels_last)
+    mean, invstd = _native().stats(x)
+    xd = x.double()
+    var = xd.var(dim=(0, 2, 3), unbiased=False)
+    torch.testing.assert_close(mean.double(), xd.mean(dim=(0, 2, 3)), atol=1e-3, rtol=0)
+    torch.testing.assert_close(invstd.double(), 1 / torch.sqrt(var + 1e-5), atol=0, rtol=1e-3)
+
+
+@needs_native
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_stats_and_bn_match_batch_norm(dtype: torch.dtype, shape: tuple[int, ...]) -> None:
+    x = _tensor(shape, dtype)
+    mean, invstd = _native().stats(x)
+    xf = x.float()
+    torch.testing.assert_close(mean, xf.mean(dim=(0, 2, 3)), atol=1e-5, rtol=1e-5)
+    var = xf.var(dim=(0, 2, 3), unbiased=False)
+    torch.testing.assert_close(invstd, 1 / torch.sqrt(var + 1e-5), atol=1e-4, rtol=1e-4)
+    got = _native().bn(x)
+    assert got.dtype == dtype
+    assert got.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(got.float(), bn(x).float(), **_tol(dtype))
+
+
+@needs_native
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_relu_codes_are_exact_on_signed_zeros(dtype: torch.dtype) -> None:
+    x = _tensor((3, 4, 5, 6), dtype)
+    x.permute(0, 2, 3, 1).view(-1)[:4] = torch.tensor([0.0, -0.0, 1e-30, -1e-30]).to(dtype)
+    relu, codes = _native().relu_codes(x)
+    assert torch.equal(relu, F.relu(x))
+    assert codes.dtype == torch.int8
+    assert torch.equal(codes.bool(), codes_of(x))
+
+
+@needs_native
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_bn_relu_codes_and_bn_codes_agree_with_bn(dtype: torch.dtype) -> None:
+    x = _tensor((4, 8, 6, 6), dtype, seed=3)
+    y = _native().bn(x)
+    relu, codes = _native().bn_relu_codes(x)
+    assert torch.equal(relu, F.relu(y))
+    assert torch.equal(codes.bool(), codes_of(y))
+    assert torch.equal(_native().bn_codes(x), codes)
+    # against PyTorch's batch norm: codes agree except within rounding of zero
+    flips = (codes.bool() != codes_of(bn(x))).sum().item()
+    assert flips <= x.numel() // 1000
+
+
+KINDS = st.lists(st.sampled_from(["bn", "pool", "skip"]), min_size=1, max_size=4)
+
+
+@needs_native
+@settings(max_examples=30, deadline=None)
+@given(
+    kinds=KINDS,
+    dtype=st.sampled_from(DTYPES),
+    shape=st.sampled_from([(2, 4, 5, 7), (3, 8, 1, 4), (1, 16, 8, 8), (2, 2, 2, 1)]),
+    relu=st.booleans(),
+)
+def test_node_matches_the_eager_sum(
+    kinds: list[str], dtype: torch.dtype, shape: tuple[int, ...], relu: bool
+) -> None:
+    parts = [(k, _tensor(shape, dtype, seed=i)) for i, k in enumerate(kinds)]
+    before = [x.clone() for _, x in parts]
+    eager = Elementwise(None).node_sum(parts)
+    node, node_relu = Elementwise(_native()).node(parts, relu=relu)
+    torch.testing.assert_close(node.float(), eager.float(), **_tol(dtype))
+    assert all(torch.equal(x, b) for (_, x), b in zip(parts, before, strict=True))
+    if relu:
+        assert node_relu is not None
+        assert torch.equal(node_relu[0], F.relu(node))
+        assert torch.equal(node_relu[1].bool(), codes_of(node))
+    else:
+        assert node_relu is None or len(parts) == 1
+
+
+@needs_native
+def test_pool_part_is_the_average_pool() -> None:
+    x = _tensor((2, 4, 6, 5), torch.float32)
+    node, _ = Elementwise(_native()).node([("pool", x)], relu=False)
+    expected = F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)
+    torch.testing.assert_close(node, expected)
+    torch.testing.assert_close(avg_pool_3x3(x), expected)
+
+
+def test_other_layouts_take_the_eager_path() -> None:
+    ops = Elementwise(STATUS.kernels)
+    x = torch.randn(2, 3, 4, 5)  # contiguous, not channels_last (unless C or HW is 1)
+    torch.testing.assert_close(ops.bn(x), bn(x))
+    assert ops.codes(x).dtype == torch.bool
+
+
+def test_disabled_by_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NASWOT_NATIVE", "0")
+    status = native_kernels.__wrapped__()
+    assert status.kernels is None
+    assert "NASWOT_NATIVE" in status.reason
+
+
+def test_no_compiler_means_eager(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
+    monkeypatch.setenv("NASWOT_CACHE_DIR", str(tmp_path))
+    status = native_kernels.__wrapped__()
+    assert status.kernels is None
+    assert "compiler" in status.reason
+
+
+def test_fused_asked_for_without_kernels_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NASWOT_NATIVE", "0")
+    monkeypatch.setattr(
+        "naswot.fast._common.native_kernels", native_kernels.__wrapped__, raising=True
+    )
+    with pytest.raises(ScoringError, match="NASWOT_NATIVE"):
+        elementwise_for("fused")
+    assert not elementwise_for("auto").fused
+    assert not FastNB201(kernels="auto").fused
+
+
+@needs_native
+def test_compiles_into_a_fresh_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("NASWOT_CACHE_DIR", str(tmp_path))
+    status = native_kernels.__wrapped__()
+    assert status.kernels is not None, status.reason
+    built = list((tmp_path / "native").glob("fused-*.so"))
+    assert len(built) == 1
+    assert not [p for p in (tmp_path / "native").iterdir() if p.is_dir()]  # no temp left
+
+
+@needs_native
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_fused_scores_match_eager_on_nb201(precision: str) -> None:
+    space = SPACES.get("nb201")
+    rng = np.random.default_rng(5)
+    cells = [space.sample(rng) for _ in range(6)]
+    x = torch.randn(16, 3, 32, 32, generator=torch.Generator().manual_seed(2))
+    fused = FastNB201(precision=precision, kernels="fused")
+    eager = FastNB201(precision=precision, kernels="eager")
+    assert fused.fused and not eager.fused
+    assert engine_name(fused) == ("fast-fused" if precision == "fp32" else "fast-bf16-fused")
+    assert engine_name(fused, "cuda") == engine_name(eager) == engine_name(eager, "cpu")
+    for cell in cells:
+        with torch_seeded(derive_seed(1, "nb201", space.key(cell))):
+            weights = fused.draw_weights(cell)
+        with torch.no_grad():
+            k_fused, units_fused, calls_fused = fused.kernel(cell, x, weights)
+            k_eager, units_eager, calls_eager = eager.kernel(cell, x, weights)
+        assert (units_fused, calls_fused) == (units_eager, calls_eager)
+        a, b = log_abs_det(k_fused), log_abs_det(k_eager)
+        assert math.isinf(a) == math.isinf(b)
+        if math.isfinite(a):
+            assert a == pytest.approx(b, abs=1e-3 if precision == "fp32" else 0.5)
+
+
+@needs_native
+def test_fused_scores_match_eager_on_nb101() -> None:
+    space = SPACES.get("nb101")
+    rng = np.random.default_rng(7)
+    specs = [space.sample(rng) for _ in range(3)]
+    x = torch.randn(8, 3, 32, 32, generator=torch.Generator().manual_seed(2))
+    fused, eager = FastNB101(kernels="fused"), FastNB101(kernels="eager")
+    for spec in specs:
+        with torch_seeded(derive_seed(1, "nb101", space.key(spec))):
+            weights = fused.draw_weights(spec)
+        with torch.no_grad():
+            k_fused, units_fused, _ = fused.kernel(spec, x, weights)
+            k_eager, units_eager, _ = eager.kernel(spec, x, weights)
+        assert units_fused == units_eager
+        assert log_abs_det(k_fused) == pytest.approx(log_abs_det(k_eager), abs=1e-3)
+
+
+def test_scorers_pickle_and_reload_their_kernels() -> None:
+    import pickle
+
+    for scorer in (FastNB201(precision="bf16"), FastNB101(kernels="eager")):
+        copy = pickle.loads(pickle.dumps(scorer))
+        assert (copy.kernels, copy.fused, copy.precision) == (
+            scorer.kernels,
+            scorer.fused,
+            scorer.precision,
+        )
