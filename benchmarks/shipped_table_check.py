@@ -21,6 +21,7 @@ import gzip
 import json
 import math
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -67,8 +68,7 @@ def main() -> None:
     sample = [rows[i] for i in rng.choice(len(rows), size=args.n_cells, replace=False)]
     space = NasBench201Space()
     fast = FastNB201(meta["variant"], precision=args.precision, kernels=args.kernels)
-    differ = over = status_differ = 0
-    worst = 0.0
+    tally = Tally()
     for row in sample:
         result, _ = score_one(
             space.parse(row["arch"]),
@@ -80,22 +80,12 @@ def main() -> None:
             device=torch.device("cpu"),
             fast=fast,
         )
-        shipped = float(row["score"])
-        status_differ += result.status.value != row["status"]
         score = -math.inf if result.score is None else result.score
-        if math.isfinite(shipped) and math.isfinite(score):
-            d = abs(score - shipped)
-            worst = max(worst, d)
-            differ += d > 0
-            over += d > 1e-3
-        else:
-            differ += score != shipped
-            over += score != shipped
+        tally.add(score, float(row["score"]), result.status.value == row["status"])
     print(
         f"{args.n_cells} cells of {len(rows)} (sample seed {args.sample_seed}), precision "
         f"{args.precision}, kernels {args.kernels} ({'fused' if fast.fused else 'eager'}): "
-        f"{differ} differ at all, {over} by more than 1e-3, max |diff| "
-        f"{worst:.2e}, statuses differing {status_differ}"
+        f"{tally}"
     )
 
 
@@ -107,25 +97,40 @@ def compare_file(path: Path, shipped_rows: list[dict[str, str]]) -> None:
     missing = [r["arch"] for r in rows if r["arch"] not in shipped]
     if missing:
         raise SystemExit(f"{len(missing)} architectures of {path} are not in the table")
-    differ = over = status_differ = 0
-    worst = 0.0
+    tally = Tally()
     for row in rows:
         ref = shipped[row["arch"]]
-        status_differ += row["status"] != ref["status"]
-        a = -math.inf if row["score"] in ("", "-inf") else float(row["score"])
-        b = float(ref["score"])
-        if math.isfinite(a) and math.isfinite(b):
-            d = abs(a - b)
-            worst = max(worst, d)
-            differ += d > 0
-            over += d > 1e-3
+        score = -math.inf if row["score"] in ("", "-inf") else float(row["score"])
+        tally.add(score, float(ref["score"]), row["status"] == ref["status"])
+    print(f"{path}: {len(rows)} cells of {len(shipped)}: {tally}")
+
+
+@dataclass
+class Tally:
+    """Cells whose score differs from the table's at all, by more than 1e-3, and in status."""
+
+    differ: int = 0
+    over: int = 0
+    status_differ: int = 0
+    worst: float = 0.0
+
+    def add(self, score: float, shipped: float, same_status: bool) -> None:
+        """Counts one cell (``-inf`` for singular scores)."""
+        self.status_differ += not same_status
+        if math.isfinite(shipped) and math.isfinite(score):
+            d = abs(score - shipped)
+            self.worst = max(self.worst, d)
+            self.differ += d > 0
+            self.over += d > 1e-3
         else:
-            differ += a != b
-            over += a != b
-    print(
-        f"{path}: {len(rows)} cells of {len(shipped)}: {differ} differ at all, {over} by more "
-        f"than 1e-3, max |diff| {worst:.2e}, statuses differing {status_differ}"
-    )
+            self.differ += score != shipped
+            self.over += score != shipped
+
+    def __str__(self) -> str:
+        return (
+            f"{self.differ} differ at all, {self.over} by more than 1e-3, max |diff| "
+            f"{self.worst:.2e}, statuses differing {self.status_differ}"
+        )
 
 
 if __name__ == "__main__":

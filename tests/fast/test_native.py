@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -179,46 +180,43 @@ def test_compiles_into_a_fresh_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     assert not [p for p in (tmp_path / "native").iterdir() if p.is_dir()]  # no temp left
 
 
+def _fused_against_eager(
+    space_name: str, scorers: tuple[Any, Any], n: int, batch: int, tolerance: float
+) -> None:
+    """The fused and eager scorers on ``n`` seeded cells: same N_A and calls, close scores."""
+    space = SPACES.get(space_name)
+    rng = np.random.default_rng(5)
+    x = torch.randn(batch, 3, 32, 32, generator=torch.Generator().manual_seed(2))
+    fused, eager = scorers
+    for _ in range(n):
+        arch = space.sample(rng)
+        with torch_seeded(derive_seed(1, space_name, space.key(arch))):
+            weights = fused.draw_weights(arch)
+        with torch.no_grad():
+            k_fused, units_fused, calls_fused = fused.kernel(arch, x, weights)
+            k_eager, units_eager, calls_eager = eager.kernel(arch, x, weights)
+        assert (units_fused, calls_fused) == (units_eager, calls_eager)
+        a, b = log_abs_det(k_fused), log_abs_det(k_eager)
+        assert math.isinf(a) == math.isinf(b)
+        if math.isfinite(a):
+            assert a == pytest.approx(b, abs=tolerance)
+
+
 @needs_native
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
 def test_fused_scores_match_eager_on_nb201(precision: str) -> None:
-    space = SPACES.get("nb201")
-    rng = np.random.default_rng(5)
-    cells = [space.sample(rng) for _ in range(6)]
-    x = torch.randn(16, 3, 32, 32, generator=torch.Generator().manual_seed(2))
     fused = FastNB201(precision=precision, kernels="fused")
     eager = FastNB201(precision=precision, kernels="eager")
     assert fused.fused and not eager.fused
     assert engine_name(fused) == ("fast-fused" if precision == "fp32" else "fast-bf16-fused")
     assert engine_name(fused, "cuda") == engine_name(eager) == engine_name(eager, "cpu")
-    for cell in cells:
-        with torch_seeded(derive_seed(1, "nb201", space.key(cell))):
-            weights = fused.draw_weights(cell)
-        with torch.no_grad():
-            k_fused, units_fused, calls_fused = fused.kernel(cell, x, weights)
-            k_eager, units_eager, calls_eager = eager.kernel(cell, x, weights)
-        assert (units_fused, calls_fused) == (units_eager, calls_eager)
-        a, b = log_abs_det(k_fused), log_abs_det(k_eager)
-        assert math.isinf(a) == math.isinf(b)
-        if math.isfinite(a):
-            assert a == pytest.approx(b, abs=1e-3 if precision == "fp32" else 0.5)
+    _fused_against_eager("nb201", (fused, eager), 6, 16, 1e-3 if precision == "fp32" else 0.5)
 
 
 @needs_native
 def test_fused_scores_match_eager_on_nb101() -> None:
-    space = SPACES.get("nb101")
-    rng = np.random.default_rng(7)
-    specs = [space.sample(rng) for _ in range(3)]
-    x = torch.randn(8, 3, 32, 32, generator=torch.Generator().manual_seed(2))
-    fused, eager = FastNB101(kernels="fused"), FastNB101(kernels="eager")
-    for spec in specs:
-        with torch_seeded(derive_seed(1, "nb101", space.key(spec))):
-            weights = fused.draw_weights(spec)
-        with torch.no_grad():
-            k_fused, units_fused, _ = fused.kernel(spec, x, weights)
-            k_eager, units_eager, _ = eager.kernel(spec, x, weights)
-        assert units_fused == units_eager
-        assert log_abs_det(k_fused) == pytest.approx(log_abs_det(k_eager), abs=1e-3)
+    scorers = (FastNB101(kernels="fused"), FastNB101(kernels="eager"))
+    _fused_against_eager("nb101", scorers, 3, 8, 1e-3)
 
 
 def test_scorers_pickle_and_reload_their_kernels() -> None:
