@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -200,6 +201,28 @@ def _fused_against_eager(
         assert math.isinf(a) == math.isinf(b)
         if math.isfinite(a):
             assert a == pytest.approx(b, abs=tolerance)
+
+
+@needs_native
+def test_portable_flags_when_the_tuned_ones_are_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    real = shutil.which("cc") or shutil.which("gcc")
+    assert real is not None
+    fake = tmp_path / "fake-cc"
+    fake.write_text(
+        "#!/bin/sh\n"
+        'for a in "$@"; do [ "$a" = "-march=native" ] && { echo refused >&2; exit 1; }; done\n'
+        f'exec {real} "$@"\n'
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("CC", str(fake))
+    monkeypatch.setenv("NASWOT_CACHE_DIR", str(tmp_path))
+    status = native_kernels.__wrapped__()
+    assert status.kernels is not None, status.reason
+    assert len(list((tmp_path / "native").glob("fused-*.so"))) == 1
+    x = _tensor((2, 4, 3, 3), torch.float32)
+    torch.testing.assert_close(status.kernels.bn(x), bn(x), atol=1e-5, rtol=1e-5)
 
 
 @needs_native

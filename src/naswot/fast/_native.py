@@ -8,8 +8,9 @@ average pool summed straight into the node sum. ``torch.compile`` was measured f
 slower than eager here (``benchmarks/compile_probe.py``).
 
 The C file is compiled once per machine with the system C compiler (``$CC``, else ``cc`` or
-``gcc``) into ``$NASWOT_CACHE_DIR`` (default ``~/.cache/naswot``)/``native``, named by a hash of
-the source, the flags, the compiler's version and the CPU, and loaded with :mod:`ctypes`.
+``gcc``; flags tuned for this CPU, else portable ones) into ``$NASWOT_CACHE_DIR`` (default
+``~/.cache/naswot``)/``native``, named by a hash of the source, the flags, the compiler's
+version and the CPU, and loaded with :mod:`ctypes`.
 Where there is no compiler, or ``NASWOT_NATIVE=0``, :func:`native_kernels` says why and the
 scorers use their eager path (same arithmetic up to rounding: scores within 1e-3).
 """
@@ -35,16 +36,14 @@ from naswot.exceptions import ScoringError
 
 __all__ = ["NativeKernels", "NativeStatus", "native_kernels"]
 
-# 512-bit vectors: 1.1-1.6x faster kernels than gcc's default 256 on this CPU (bf16 most).
-_FLAGS = (
-    "-O3",
-    "-march=native",
-    "-mprefer-vector-width=512",
-    "-ffp-contract=off",
-    "-fno-fast-math",
-    "-std=c11",
-    "-fPIC",
+# Tried in order: tuned for this CPU (512-bit vectors: 1.1-1.6x faster kernels than gcc's default
+# 256 here, bf16 most), then flags any C11 compiler takes (e.g. where -march=native or the x86
+# vector-width option is refused). Both keep IEEE rounding: no fast-math, no FMA contraction.
+_FLAG_SETS = (
+    ("-O3", "-march=native", "-mprefer-vector-width=512", "-ffp-contract=off", "-fno-fast-math"),
+    ("-O3", "-ffp-contract=off"),
 )
+_COMMON_FLAGS = ("-std=c11", "-fPIC", "-shared")
 _SUFFIX = {torch.float32: "float", torch.bfloat16: "b16"}
 _P = ctypes.c_void_p
 _I = ctypes.c_int64
@@ -245,20 +244,22 @@ def native_kernels() -> NativeStatus:
         ).stdout
     except (OSError, subprocess.SubprocessError) as error:
         return NativeStatus(None, f"the C compiler {cc} does not run: {error}")
-    parts = [" ".join(_FLAGS), cc, version, _cpu_signature()]
-    key = hashlib.sha256(b"\0".join([source, *(p.encode() for p in parts)])).hexdigest()[:20]
-    target = _cache_dir() / f"fused-{key}.so"
-    if not target.exists():
-        reason = _compile(cc, source, target)
-        if reason:
-            return NativeStatus(None, reason)
-    try:
-        return NativeStatus(NativeKernels(ctypes.CDLL(str(target))), f"loaded {target}")
-    except (OSError, AttributeError) as error:
-        return NativeStatus(None, f"could not load {target}: {error}")
+    reasons = []
+    for flags in _FLAG_SETS:
+        parts = [" ".join(flags + _COMMON_FLAGS), cc, version, _cpu_signature()]
+        key = hashlib.sha256(b"\0".join([source, *(p.encode() for p in parts)])).hexdigest()[:20]
+        target = _cache_dir() / f"fused-{key}.so"
+        reason = "" if target.exists() else _compile(cc, [*flags, *_COMMON_FLAGS], source, target)
+        if not reason:
+            try:
+                return NativeStatus(NativeKernels(ctypes.CDLL(str(target))), f"loaded {target}")
+            except (OSError, AttributeError) as error:
+                reason = f"could not load {target}: {error}"
+        reasons.append(reason)
+    return NativeStatus(None, "; then ".join(reasons))
 
 
-def _compile(cc: str, source: bytes, target: Path) -> str:
+def _compile(cc: str, flags: list[str], source: bytes, target: Path) -> str:
     """Compiles ``source`` into ``target`` atomically; returns '' or the reason it failed."""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -267,7 +268,7 @@ def _compile(cc: str, source: bytes, target: Path) -> str:
             c_file.write_bytes(source)
             so_file = Path(tmp) / target.name
             run = subprocess.run(
-                [cc, *_FLAGS, "-shared", "-o", str(so_file), str(c_file), "-lm"],
+                [cc, *flags, "-o", str(so_file), str(c_file), "-lm"],
                 capture_output=True,
                 text=True,
                 timeout=300,
