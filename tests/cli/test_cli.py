@@ -412,3 +412,20 @@ def test_several_proxies_give_one_row_each(
     assert float(rows[2]["score"]) > float(rows[3]["score"])  # B has no conv: fewer parameters
     code, _, err = run(capsys, "search", "--proxy", "naswot,params", "--no-store")
     assert code == 1 and "one proxy" in err
+
+
+def test_missing_fused_kernels_are_noted(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from naswot.fast._native import NativeStatus
+
+    def missing() -> NativeStatus:
+        return NativeStatus(None, "no C compiler found ($CC, cc or gcc)")
+
+    monkeypatch.setattr("naswot.fast._common.native_kernels", missing)
+    monkeypatch.setattr("naswot.cli._common.native_kernels", missing)
+    code, _, err = run(
+        capsys, "score", "--arch", A, "--no-store", "--dataset", "noise", "--batch-size", "8"
+    )
+    assert code == 0
+    assert "fused kernels not available (no C compiler found" in err

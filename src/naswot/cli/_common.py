@@ -43,6 +43,7 @@ from naswot.ensembles import EnsembleSpec
 from naswot.exceptions import Interrupted, InvalidParameterError, NaswotError
 from naswot.export import resolve
 from naswot.fast import FAST_SCORERS, FastScorer
+from naswot.fast._native import native_kernels
 from naswot.networks import NetworkBuilder
 from naswot.parallel import ScoringJob
 from naswot.parallel import score_pool as parallel_score_pool
@@ -129,7 +130,18 @@ def resolve_fast(
         )
     if args.engine == "module" or not available:
         return None
-    return FAST_SCORERS.get(space.name)(proxy.variant, precision=args.precision, kernels=kernels)
+    fast = FAST_SCORERS.get(space.name)(proxy.variant, precision=args.precision, kernels=kernels)
+    status = native_kernels()
+    on_cpu = str(getattr(args, "device", "cpu")).startswith("cpu")
+    silenced = getattr(args, "quiet", False) or "NASWOT_NATIVE" in status.reason
+    if kernels == "auto" and not fast.fused and on_cpu and not silenced:
+        # not an error (the scores are the same up to rounding), but a user should know why
+        print(
+            f"note: fused kernels not available ({status.reason}); the fast engine uses "
+            "PyTorch's elementwise ops (slower; NASWOT_NATIVE=0 silences this)",
+            file=sys.stderr,
+        )
+    return fast
 
 
 def scoring_jobs(
