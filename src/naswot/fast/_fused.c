@@ -151,9 +151,10 @@ static inline float f_to_f32(float f) { return f; }
 
 /* One node of a cell in one pass: node = sum of its parts in order: kind 0 bn(x) (mean/invstd
  * from naswot_stats), kind 1 avg_pool_3x3(x), kind 2 x itself. Works row by row of the image
- * (W*C values in float buffers, in cache): in float, the sums and roundings of separate fp32 ops;
- * in bf16, parts and partial sums stay in float and only the node is rounded to bf16 (once,
- * where separate bf16 ops would round every part and every partial sum). Writes the node, and
+ * (W*C values in float buffers, in cache): in float32 every part and partial sum is rounded to
+ * float, as separate fp32 ops round them (bn itself as (x - mean) * invstd, where PyTorch
+ * computes x * a + b); in bf16, parts and partial sums stay in float and only the node is
+ * rounded to bf16 (once, where separate bf16 ops would round every part and partial sum). Writes the node, and
  * when relu/codes are given, max(node, 0) and node > 0 from the stored bits. Returns 0, or -1
  * without memory. */
 typedef struct {
@@ -186,7 +187,7 @@ typedef struct {
                         const float *restrict invstd = mean + wc;                              \
                         const T *restrict row = x + offset;                                    \
                         for (int64_t e = 0; e < wc; ++e)                                       \
-                            y[e] = (LOAD(row[e]) - mean[e]) * invstd[e];                      \
+                            y[e] = (LOAD(row[e]) - mean[e]) * invstd[e];                       \
                     } else if (parts[p].kind == 1) {                                           \
                         int64_t i0 = i > 0 ? i - 1 : 0, i1 = i + 1 < h ? i + 1 : h - 1;        \
                         const T *first = x + (b * h + i0) * wc;                                \
@@ -219,7 +220,7 @@ typedef struct {
                     if (p == 0) {                                                              \
                         for (int64_t e = 0; e < wc; ++e) acc[e] = y[e];                        \
                     } else {                                                                   \
-                        for (int64_t e = 0; e < wc; ++e) acc[e] += y[e];                      \
+                        for (int64_t e = 0; e < wc; ++e) acc[e] += y[e];                       \
                     }                                                                          \
                 }                                                                              \
                 T *out = node + offset;                                                        \

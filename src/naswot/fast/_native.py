@@ -165,7 +165,7 @@ class NativeKernels:
         keep: list[torch.Tensor] = []  # the statistics must outlive the call
         array = (_Part * len(parts))()
         for slot, (kind, x) in zip(array, parts, strict=True):
-            _checked_out(x, x0)
+            _check_like(x, x0)
             slot.x = x.data_ptr()
             slot.kind = _PART_KINDS[kind]
             if kind == "bn":
@@ -195,11 +195,10 @@ def _like(x: torch.Tensor) -> torch.Tensor:
     return torch.empty_like(x, memory_format=torch.channels_last)
 
 
-def _checked_out(out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    if out.shape != x.shape or out.dtype != x.dtype:
-        raise ScoringError("internal: fused kernel output differs from its input in shape/dtype")
-    _rows_channels(out)
-    return out
+def _check_like(x: torch.Tensor, first: torch.Tensor) -> None:
+    if x.shape != first.shape or x.dtype != first.dtype:
+        raise ScoringError("internal: the parts of a fused node differ in shape or dtype")
+    _rows_channels(x)
 
 
 def _cache_dir() -> Path:
