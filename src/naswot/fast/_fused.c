@@ -154,9 +154,9 @@ static inline float f_to_f32(float f) { return f; }
  * (W*C values in float buffers, in cache): in float32 every part and partial sum is rounded to
  * float, as separate fp32 ops round them (bn itself as (x - mean) * invstd, where PyTorch
  * computes x * a + b); in bf16, parts and partial sums stay in float and only the node is
- * rounded to bf16 (once, where separate bf16 ops would round every part and partial sum). Writes the node, and
- * when relu/codes are given, max(node, 0) and node > 0 from the stored bits. Returns 0, or -1
- * without memory. */
+ * rounded to bf16 (once, where separate bf16 ops would round every part and partial sum).
+ * Writes the node, and when relu/codes are given, max(node, 0) and node > 0 from the stored
+ * bits. Returns 0, or -1 without memory. */
 typedef struct {
     const void *x;
     const float *mean;
