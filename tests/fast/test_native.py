@@ -17,7 +17,14 @@ from hypothesis import strategies as st
 from naswot._seeding import derive_seed, torch_seeded
 from naswot.exceptions import ScoringError
 from naswot.fast import FastNB101, FastNB201
-from naswot.fast._common import Elementwise, avg_pool_3x3, bn, codes_of, elementwise_for
+from naswot.fast._common import (
+    Elementwise,
+    avg_pool_3x3,
+    bn,
+    codes_of,
+    elementwise_for,
+    node_sum,
+)
 from naswot.fast._native import NativeKernels, native_kernels
 from naswot.proxies import log_abs_det
 from naswot.scoring import engine_name
@@ -117,7 +124,7 @@ def test_node_matches_the_eager_sum(
 ) -> None:
     parts = [(k, _tensor(shape, dtype, seed=i)) for i, k in enumerate(kinds)]
     before = [x.clone() for _, x in parts]
-    eager = Elementwise(None).node_sum(parts)
+    eager = node_sum(parts)
     node, node_relu = Elementwise(_native()).node(parts, relu=relu)
     torch.testing.assert_close(node.float(), eager.float(), **_tol(dtype))
     assert all(torch.equal(x, b) for (_, x), b in zip(parts, before, strict=True))
@@ -150,6 +157,7 @@ def test_disabled_by_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     status = native_kernels.__wrapped__()
     assert status.kernels is None
     assert "NASWOT_NATIVE" in status.reason
+    assert status.disabled
 
 
 def test_no_compiler_means_eager(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -133,7 +133,7 @@ def resolve_fast(
     fast = FAST_SCORERS.get(space.name)(proxy.variant, precision=args.precision, kernels=kernels)
     status = native_kernels()
     on_cpu = str(getattr(args, "device", "cpu")).startswith("cpu")
-    silenced = getattr(args, "quiet", False) or "NASWOT_NATIVE" in status.reason
+    silenced = getattr(args, "quiet", False) or status.disabled
     if kernels == "auto" and not fast.fused and on_cpu and not silenced:
         # not an error (the scores are the same up to rounding), but a user should know why
         print(

@@ -33,8 +33,11 @@ class FastScorer(Protocol):
 
     variant: str
     precision: str
-    #: whether the elementwise passes run as the fused C kernels (on CPU tensors)
-    fused: bool
+
+    @property
+    def fused(self) -> bool:
+        """Whether the elementwise passes run as the fused C kernels (on CPU tensors)."""
+        ...
 
     def draw_weights(self, arch: Any, /) -> Any:  # Any: the space's architecture and weights
         """The network's weights, drawn from torch's global RNG like the module builder."""

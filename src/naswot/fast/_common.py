@@ -26,6 +26,7 @@ __all__ = [
     "codes_of",
     "compute_dtype",
     "elementwise_for",
+    "node_sum",
 ]
 
 PRECISIONS = ("fp32", "bf16")
@@ -103,13 +104,16 @@ class UsesElementwise:
     """
 
     kernels: str
-    fused: bool
     _ops: Elementwise
+
+    @property
+    def fused(self) -> bool:
+        """Whether the elementwise passes run as the fused C kernels (on CPU tensors)."""
+        return self._ops.fused
 
     def _use_kernels(self, kernels: str) -> None:
         self.kernels = kernels
         self._ops = elementwise_for(kernels)
-        self.fused = self._ops.fused
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
@@ -170,32 +174,15 @@ class Elementwise:
         native = self._kernels(x)
         return bn(x) if native is None else native.bn(x)
 
-    def node_sum(self, parts: Sequence[tuple[str, torch.Tensor]]) -> torch.Tensor:
-        """The sum of ``parts``: (``bn``, x) bn(x), (``pool``, x) avg_pool_3x3(x), (``skip``, x) x.
-
-        A lone ``skip`` returns x itself (not a copy); nothing in ``parts`` is modified.
-        """
-        if not parts:
-            raise ScoringError("internal: a node sum of nothing")
-        native = self._kernels(*(x for _, x in parts))
-        if native is None:
-            total: torch.Tensor | None = None
-            for kind, x in parts:
-                out = bn(x) if kind == "bn" else avg_pool_3x3(x) if kind == "pool" else x
-                total = out if total is None else total + out
-            assert total is not None
-            return total
-        if len(parts) == 1 and parts[0][0] == "skip":
-            return parts[0][1]
-        return native.node(list(parts), relu=False)[0]
-
     def node(
         self, parts: Sequence[tuple[str, torch.Tensor]], relu: bool
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor] | None]:
-        """:meth:`node_sum` of ``parts`` and, with ``relu``, its (ReLU, codes) from one pass."""
+        """:func:`node_sum` of ``parts`` and, with ``relu``, its (ReLU, codes) from one pass."""
+        if not parts:
+            raise ScoringError("internal: a node sum of nothing")
         native = self._kernels(*(x for _, x in parts))
         if native is None or (len(parts) == 1 and parts[0][0] == "skip"):
-            total = self.node_sum(parts)  # a lone skip: the node is its source, no pass
+            total = node_sum(parts)  # a lone skip: the node is its source, no pass
             return total, self.relu_codes(total) if relu else None
         total, relu_out, codes = native.node(list(parts), relu)
         return total, None if relu_out is None or codes is None else (relu_out, codes)
@@ -222,6 +209,21 @@ class Elementwise:
         """The codes ``x > 0``."""
         native = self._kernels(x)
         return codes_of(x) if native is None else native.relu_codes(x)[1]
+
+
+def node_sum(parts: Sequence[tuple[str, torch.Tensor]]) -> torch.Tensor:
+    """The sum of ``parts`` in order, with PyTorch ops (the eager node).
+
+    (``bn``, x) adds bn(x), (``pool``, x) avg_pool_3x3(x), (``skip``, x) x itself. A lone
+    ``skip`` returns x itself (not a copy); nothing in ``parts`` is modified.
+    """
+    total: torch.Tensor | None = None
+    for kind, x in parts:
+        out = bn(x) if kind == "bn" else avg_pool_3x3(x) if kind == "pool" else x
+        total = out if total is None else total + out
+    if total is None:
+        raise ScoringError("internal: a node sum of nothing")
+    return total
 
 
 def codes_of(x: torch.Tensor) -> torch.Tensor:

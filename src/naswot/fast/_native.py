@@ -73,6 +73,8 @@ class NativeStatus:
 
     kernels: NativeKernels | None
     reason: str
+    #: switched off on purpose (``NASWOT_NATIVE=0``), not missing
+    disabled: bool = False
 
 
 def _rows_channels(x: torch.Tensor) -> tuple[int, int]:
@@ -232,7 +234,7 @@ def native_kernels() -> NativeStatus:
     Cached for the process: compiling takes about a second, loading a few milliseconds.
     """
     if os.environ.get("NASWOT_NATIVE", "1").strip().lower() in ("0", "false", "no", "off"):
-        return NativeStatus(None, "disabled by NASWOT_NATIVE=0")
+        return NativeStatus(None, "disabled by NASWOT_NATIVE=0", disabled=True)
     cc = _compiler()
     if cc is None:
         return NativeStatus(None, "no C compiler found ($CC, cc or gcc)")
