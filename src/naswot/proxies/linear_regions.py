@@ -12,19 +12,17 @@ import torch
 from torch import nn
 
 from naswot.data.batch import Batch
-from naswot.exceptions import ScoringError
 from naswot.proxies._base import ScoreResult
 from naswot.proxies._common import (
     check_variant,
     failures_as_scoring_errors,
     finite_result,
-    first_tensor,
     inputs_of,
     scoring_state,
 )
-from naswot.proxies._hooks import is_rectifier, record_kernels
+from naswot.proxies._hooks import is_rectifier
 from naswot.proxies._shared import SharedPasses, SharesPasses
-from naswot.proxies.naswot import shared_kernel
+from naswot.proxies.naswot import naswot_kernel, shared_kernel
 
 __all__ = ["LinearRegions", "count_patterns"]
 
@@ -71,13 +69,12 @@ class LinearRegions(SharesPasses):
 
 
 def count_patterns(model: nn.Module, x: torch.Tensor) -> int:
-    """The number of distinct activation patterns of ``model``'s rectifiers over the inputs x."""
-    with record_kernels(model, is_rectifier) as record, torch.no_grad():
-        first_tensor(model(x))
-    if not record.kernels:
-        raise ScoringError("linear_regions: none of the rectifier modules ran.")
-    kernel = torch.stack(list(record.kernels.values())).sum(0)
-    return _distinct(kernel, sum(record.units.values()))
+    """The number of distinct activation patterns of ``model``'s rectifiers over the inputs x.
+
+    The model is run as it is (call ``model.train()`` first for batch-statistics BatchNorm).
+    """
+    kernel, n_units = naswot_kernel(model, x, variant="relu_forward_all", gate=False)
+    return _distinct(kernel, n_units)
 
 
 def _distinct(kernel: torch.Tensor, n_units: int) -> int:
