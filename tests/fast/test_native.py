@@ -126,6 +126,7 @@ def test_node_matches_the_eager_sum(
     before = [x.clone() for _, x in parts]
     eager = node_sum(parts)
     node, node_relu = Elementwise(_native()).node(parts, relu=relu)
+    assert node is not None
     torch.testing.assert_close(node.float(), eager.float(), **_tol(dtype))
     assert all(torch.equal(x, b) for (_, x), b in zip(parts, before, strict=True))
     if relu:
@@ -137,9 +138,24 @@ def test_node_matches_the_eager_sum(
 
 
 @needs_native
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_node_not_kept_gives_the_same_relu_and_codes(dtype: torch.dtype) -> None:
+    parts = [("bn", _tensor((2, 4, 5, 7), dtype, seed=1)), ("pool", _tensor((2, 4, 5, 7), dtype))]
+    ops = Elementwise(_native())
+    node, kept = ops.node(parts, relu=True)
+    skipped, alone = ops.node(parts, relu=True, keep=False)
+    assert node is not None and skipped is None
+    assert kept is not None and alone is not None
+    assert torch.equal(alone[0], kept[0]) and torch.equal(alone[1], kept[1])
+    with pytest.raises(ScoringError, match="both unread"):
+        ops.node(parts, relu=False, keep=False)
+
+
+@needs_native
 def test_pool_part_is_the_average_pool() -> None:
     x = _tensor((2, 4, 6, 5), torch.float32)
     node, _ = Elementwise(_native()).node([("pool", x)], relu=False)
+    assert node is not None
     expected = F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)
     torch.testing.assert_close(node, expected)
     torch.testing.assert_close(avg_pool_3x3(x), expected)

@@ -175,17 +175,23 @@ class Elementwise:
         return bn(x) if native is None else native.bn(x)
 
     def node(
-        self, parts: Sequence[tuple[str, torch.Tensor]], relu: bool
-    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor] | None]:
-        """:func:`node_sum` of ``parts`` and, with ``relu``, its (ReLU, codes) from one pass."""
+        self, parts: Sequence[tuple[str, torch.Tensor]], relu: bool, keep: bool = True
+    ) -> tuple[torch.Tensor | None, tuple[torch.Tensor, torch.Tensor] | None]:
+        """:func:`node_sum` of ``parts`` and, with ``relu``, its (ReLU, codes) from one pass.
+
+        ``keep=False`` (only with ``relu``: the caller reads the ReLU alone) lets the fused pass
+        skip writing the sum; the sum is then None (the eager path returns it all the same).
+        """
         if not parts:
             raise ScoringError("internal: a node sum of nothing")
+        if not (keep or relu):
+            raise ScoringError("internal: a node whose sum and ReLU are both unread")
         native = self._kernels(*(x for _, x in parts))
         if native is None or (len(parts) == 1 and parts[0][0] == "skip"):
             total = node_sum(parts)  # a lone skip: the node is its source, no pass
             return total, self.relu_codes(total) if relu else None
-        total, relu_out, codes = native.node(list(parts), relu)
-        return total, None if relu_out is None or codes is None else (relu_out, codes)
+        out, relu_out, codes = native.node(list(parts), relu, keep)
+        return out, None if relu_out is None or codes is None else (relu_out, codes)
 
     def relu_codes(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """ReLU of ``x`` and the codes ``x > 0``."""

@@ -155,8 +155,9 @@ static inline float f_to_f32(float f) { return f; }
  * float, as separate fp32 ops round them (bn itself as (x - mean) * invstd, where PyTorch
  * computes x * a + b); in bf16, parts and partial sums stay in float and only the node is
  * rounded to bf16 (once, where separate bf16 ops would round every part and partial sum).
- * Writes the node, and when relu/codes are given, max(node, 0) and node > 0 from the stored
- * bits. Returns 0, or -1 without memory. */
+ * Writes the node (unless `node` is NULL: only its ReLU is read, so each rounded row stays in
+ * a row buffer), and when relu/codes are given, max(node, 0) and node > 0 from the stored bits.
+ * Returns 0, or -1 without memory. */
 typedef struct {
     const void *x;
     const float *mean;
@@ -169,7 +170,11 @@ typedef struct {
                         int64_t w, int64_t c, T *node, T *relu, int8_t *codes) {               \
         int64_t wc = w * c;                                                                    \
         float *acc = malloc((size_t)((3 + 2 * n_parts) * wc) * sizeof(float));                 \
-        if (acc == NULL) return -1;                                                            \
+        T *row_out = node == NULL ? malloc((size_t)wc * sizeof(T)) : NULL;                     \
+        if (acc == NULL || (node == NULL && row_out == NULL)) {                                \
+            free(acc);                                                                         \
+            return -1;                                                                         \
+        }                                                                                      \
         float *col = acc + wc, *y = acc + 2 * wc;                                              \
         for (int64_t p = 0; p < n_parts; ++p) /* mean, invstd tiled over an image row */       \
             if (parts[p].kind == 0)                                                            \
@@ -223,13 +228,14 @@ typedef struct {
                         for (int64_t e = 0; e < wc; ++e) acc[e] += y[e];                       \
                     }                                                                          \
                 }                                                                              \
-                T *out = node + offset;                                                        \
+                T *out = node == NULL ? row_out : node + offset;                               \
                 for (int64_t e = 0; e < wc; ++e) out[e] = STORE(acc[e]);                       \
                 if (relu != NULL)                                                              \
                     naswot_relu_codes_##T((const T *)out, relu + offset, codes + offset, wc);  \
             }                                                                                  \
         }                                                                                      \
         free(acc);                                                                             \
+        free(row_out);                                                                         \
         return 0;                                                                              \
     }
 

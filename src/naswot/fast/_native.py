@@ -155,16 +155,19 @@ class NativeKernels:
         return relu, codes
 
     def node(
-        self, parts: list[tuple[str, torch.Tensor]], relu: bool
-    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        self, parts: list[tuple[str, torch.Tensor]], relu: bool, keep: bool = True
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
         """The sum of ``parts`` (``bn``/``pool``/``skip``, x) in one pass.
 
         With ``relu``, also its ReLU and codes (int8 0/1, shape (N, H*W*C)) from the same pass.
+        ``keep=False`` (only with ``relu``) does not write the sum itself: None in its place.
         """
+        if not (keep or relu):
+            raise ScoringError("internal: a fused node that writes nothing")
         x0 = parts[0][1]
         _rows_channels(x0)
         n, c, h, w = x0.shape
-        keep: list[torch.Tensor] = []  # the statistics must outlive the call
+        alive: list[torch.Tensor] = []  # the statistics must outlive the call
         array = (_Part * len(parts))()
         for slot, (kind, x) in zip(array, parts, strict=True):
             _check_like(x, x0)
@@ -172,9 +175,9 @@ class NativeKernels:
             slot.kind = _PART_KINDS[kind]
             if kind == "bn":
                 mean, invstd = self.stats(x)
-                keep += [mean, invstd]
+                alive += [mean, invstd]
                 slot.mean, slot.invstd = mean.data_ptr(), invstd.data_ptr()
-        node = _like(x0)
+        node = _like(x0) if keep else None
         relu_out = _like(x0) if relu else None
         codes = torch.empty(n, h * w * c, dtype=torch.int8) if relu else None
         failed = self._fns["node", x0.dtype](
@@ -184,7 +187,7 @@ class NativeKernels:
             h,
             w,
             c,
-            node.data_ptr(),
+            None if node is None else node.data_ptr(),
             None if relu_out is None else relu_out.data_ptr(),
             None if codes is None else codes.data_ptr(),
         )

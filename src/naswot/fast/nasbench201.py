@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -36,6 +37,7 @@ from naswot.exceptions import ScoringError
 from naswot.fast._common import (
     PRECISIONS,
     Acc,
+    Elementwise,
     UsesElementwise,
     add_codes,
     check_options,
@@ -128,36 +130,39 @@ class FastNB201(UsesElementwise):
             weight = weight.to(device=device, dtype=dtype, memory_format=torch.channels_last)
             return F.conv2d(x, weight, stride=stride, padding=weight.shape[-1] // 2)
 
-        ops = self._ops
+        plan = _Plan.of(cell)
         x = inputs.to(dtype=dtype, memory_format=torch.channels_last)
-        h: torch.Tensor | None = ops.bn(conv(x))
+        # what a cell reads of its input: the ReLU if its node 0 has conv edges, the value if
+        # it has skip or pool edges; a reduction block reads both, the last BN the value alone
+        into_cell = _Reads(relu=plan.fan_out[0] > 0, value=plan.value_read[0])
+        h: _Act | None = self._node([("bn", conv(x))], into_cell)
         shape = (self.channels, x.shape[2], x.shape[3])
-        # The ReLU and codes of h, when the pass that made h made them too (None: not yet).
-        h_relu: _ReluCodes | None = None
-        starts_with_conv = any(cell.op(i, 0) in _CONV_KERNEL for i in range(1, N_NODES))
         for stage in range(3):
             if stage > 0:
-                h, h_relu, shape = self._reduction(h, h_relu, shape, conv, w, acc, starts_with_conv)
+                h, shape = self._reduction(h, into_cell, shape, conv, w, acc)
             for index in range(self.n_cells):
-                # who reads h next: a cell (ReLU needed if its node 0 has conv edges), a
-                # reduction block (always), or the last BN (no ReLU)
                 last = index == self.n_cells - 1
-                wanted = stage < 2 if last else starts_with_conv
-                h, h_relu = self._cell(cell, h, h_relu, wanted, shape, conv, w, acc)
+                reads = into_cell if not last else _Reads(relu=stage < 2, value=True)
+                h = self._cell(plan, h, reads, shape, conv, w, acc)
         # lastact: BN then a bare ReLU, counted once in both variants
-        add_codes(acc, None if h is None else ops.bn_codes(h), shape, 1)
+        add_codes(acc, None if h is None else self._ops.bn_codes(h.value_of()), shape, 1)
         return acc.result()
+
+    def _node(self, parts: list[tuple[str, torch.Tensor]], reads: _Reads) -> _Act:
+        """The sum of ``parts``, with what its readers read of it made in the same pass."""
+        keep = reads.value or not reads.relu
+        value, relu = self._ops.node(parts, relu=reads.relu, keep=keep)
+        return _Act(value, relu)
 
     def _reduction(
         self,
-        h: torch.Tensor | None,
-        h_relu: _ReluCodes | None,
+        h: _Act | None,
+        reads: _Reads,
         shape: tuple[int, int, int],
         conv: _Conv,
         w: _WeightIter,
         acc: Acc,
-        relu_out: bool,
-    ) -> tuple[torch.Tensor | None, _ReluCodes | None, tuple[int, int, int]]:
+    ) -> tuple[_Act | None, tuple[int, int, int]]:
         c, hh, ww = shape
         out_shape = (2 * c, (hh + 1) // 2, (ww + 1) // 2)
         m = self._conv_mult
@@ -166,33 +171,117 @@ class FastNB201(UsesElementwise):
                 next(w)
             add_codes(acc, None, shape, m)
             add_codes(acc, None, out_shape, m)
-            return None, None, out_shape
+            return None, out_shape
         ops = self._ops
-        relu_h, codes_h = ops.relu_codes(h) if h_relu is None else h_relu
+        relu_h, codes_h = h.relu_of(ops)
         add_codes(acc, codes_h, shape, m)
         relu_a, codes_a = ops.bn_relu_codes(conv(relu_h, stride=2))
         add_codes(acc, codes_a, out_shape, m)
         b = conv(relu_a)
-        residual = conv(F.avg_pool2d(h, kernel_size=2, stride=2))
-        out, out_relu = ops.node([("skip", residual), ("bn", b)], relu=relu_out)
-        return out, out_relu, out_shape
+        residual = conv(F.avg_pool2d(h.value_of(), kernel_size=2, stride=2))
+        return self._node([("skip", residual), ("bn", b)], reads), out_shape
 
     def _cell(
         self,
-        cell: Cell201,
-        h: torch.Tensor | None,
-        h_relu: _ReluCodes | None,
-        relu_out: bool,
+        plan: _Plan,
+        h: _Act | None,
+        reads: _Reads,
         shape: tuple[int, int, int],
         conv: _Conv,
         w: _WeightIter,
         acc: Acc,
-    ) -> tuple[torch.Tensor | None, _ReluCodes | None]:
-        """The cell on ``h`` (None: exactly zero), and its output's (ReLU, codes) if asked.
+    ) -> _Act | None:
+        """The cell on ``h`` (None: exactly zero); its output holds what ``reads`` asks for."""
+        ops = self._ops
+        nodes: list[_Act | None] = [h]
+        for i in range(1, N_NODES):
+            parts: list[tuple[str, torch.Tensor]] = []
+            sources: list[_Act] = []
+            for j in range(i):
+                op = plan.edge_ops[i][j]
+                weight = next(w)  # one entry per edge, None where the edge has no conv
+                source = nodes[j]
+                if op == "none" or source is None or not plan.needed[i]:
+                    continue
+                sources.append(source)
+                if op == "skip_connect":
+                    parts.append(("skip", source.value_of()))
+                elif op == "avg_pool_3x3":
+                    parts.append(("pool", source.value_of()))
+                else:
+                    parts.append(("bn", conv(source.relu_of(ops)[0], weight=weight)))
+            if not parts:
+                nodes.append(None)
+                continue
+            last = i == N_NODES - 1
+            node_reads = reads if last else _Reads(plan.fan_out[i] > 0, plan.value_read[i])
+            if len(parts) == 1 and parts[0][0] == "skip":  # the node is its source
+                source = sources[0]
+                node = _Act(source.value, source.relu)
+                if node_reads.relu:
+                    node.relu_of(ops)
+            else:
+                node = self._node(parts, node_reads)
+            nodes.append(node)
+        for j in range(N_NODES - 1):
+            if plan.fan_out[j]:
+                made = nodes[j]
+                codes = None if made is None else made.relu_of(ops)[1]
+                add_codes(acc, codes, shape, plan.fan_out[j] * self._conv_mult)
+        return nodes[-1]
 
-        ``relu_out``: the next reader needs the output's ReLU (made in the same pass); the pair
-        is None when not asked or when the output is zero.
-        """
+    def __repr__(self) -> str:
+        return (
+            f"FastNB201(variant={self.variant!r}, precision={self.precision!r}, "
+            f"kernels={self.kernels!r})"
+        )
+
+
+@dataclass(frozen=True)
+class _Reads:
+    """What the readers of a node read: its ReLU (conv edges) and/or its value (skip, pool)."""
+
+    relu: bool
+    value: bool
+
+
+@dataclass
+class _Act:
+    """A node that is not exactly zero: its value and its (ReLU, codes).
+
+    The value is None where nothing reads it (the fused pass did not write it); the ReLU is
+    made when first read if the pass that made the value did not make it.
+    """
+
+    value: torch.Tensor | None
+    relu: _ReluCodes | None
+
+    def value_of(self) -> torch.Tensor:
+        if self.value is None:
+            raise ScoringError("internal: a node value read that was not kept")
+        return self.value
+
+    def relu_of(self, ops: Elementwise) -> _ReluCodes:
+        if self.relu is None:
+            self.relu = ops.relu_codes(self.value_of())
+        return self.relu
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The cell's structure, the same in all its copies.
+
+    Edge ops, which nodes must be computed, the conv edges leaving each node, and whether a
+    skip or pool edge into a computed node reads its value.
+    """
+
+    edge_ops: list[list[str]]
+    needed: list[bool]
+    fan_out: list[int]
+    value_read: list[bool]
+
+    @classmethod
+    def of(cls, cell: Cell201) -> _Plan:
         edge_ops = [[cell.op(i, j) for j in range(i)] for i in range(N_NODES)]
         # Which nodes must exist: the output, sources of conv edges, inputs of needed nodes.
         needed = [False] * N_NODES
@@ -202,50 +291,19 @@ class FastNB201(UsesElementwise):
                 edge_ops[i][j] in _CONV_KERNEL or (edge_ops[i][j] != "none" and needed[i])
                 for i in range(j + 1, N_NODES)
             )
-        ops = self._ops
         # conv edges leaving each node: its ReLU's kernel is counted that many times
         fan_out = [
             sum(edge_ops[i][j] in _CONV_KERNEL for i in range(j + 1, N_NODES))
             for j in range(N_NODES)
         ]
-        nodes: list[torch.Tensor | None] = [h]
-        relus: dict[int, _ReluCodes] = {}  # node -> (ReLU, codes)
-        if h is not None and fan_out[0]:
-            relus[0] = ops.relu_codes(h) if h_relu is None else h_relu
-        for i in range(1, N_NODES):
-            parts: list[tuple[str, torch.Tensor]] = []
-            for j in range(i):
-                op = edge_ops[i][j]
-                weight = next(w)  # one entry per edge, None where the edge has no conv
-                source = nodes[j]
-                if op == "none" or source is None or not needed[i]:
-                    continue
-                if op == "skip_connect":
-                    parts.append(("skip", source))
-                elif op == "avg_pool_3x3":
-                    parts.append(("pool", source))
-                else:
-                    parts.append(("bn", conv(relus[j][0], weight=weight)))
-            if not parts:
-                nodes.append(None)
-                continue
-            last = i == N_NODES - 1
-            total, relu_codes = ops.node(parts, relu=fan_out[i] > 0 or (last and relu_out))
-            nodes.append(total)
-            if relu_codes is not None:
-                relus[i] = relu_codes
-        for j in range(N_NODES - 1):
-            if fan_out[j]:
-                node = nodes[j]
-                codes = None if node is None else relus[j][1] if j in relus else ops.codes(node)
-                add_codes(acc, codes, shape, fan_out[j] * self._conv_mult)
-        return nodes[-1], relus.get(N_NODES - 1)
-
-    def __repr__(self) -> str:
-        return (
-            f"FastNB201(variant={self.variant!r}, precision={self.precision!r}, "
-            f"kernels={self.kernels!r})"
-        )
+        value_read = [
+            any(
+                edge_ops[i][j] in ("skip_connect", "avg_pool_3x3") and needed[i]
+                for i in range(j + 1, N_NODES)
+            )
+            for j in range(N_NODES)
+        ]
+        return cls(edge_ops, needed, fan_out, value_read)
 
 
 def _uniform_conv(c_out: int, c_in: int, k: int) -> torch.Tensor:
