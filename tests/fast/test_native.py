@@ -161,6 +161,22 @@ def test_pool_part_is_the_average_pool() -> None:
     torch.testing.assert_close(avg_pool_3x3(x), expected)
 
 
+@needs_native
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    "shape", [(2, 3, 5, 7), (3, 4, 1, 1), (1, 2, 1, 4), (2, 8, 7, 2), (2, 43, 8, 8)]
+)
+def test_max_pools_equal_pytorchs(dtype: torch.dtype, shape: tuple[int, ...]) -> None:
+    x = _tensor(shape, dtype, seed=5)
+    ops = Elementwise(_native())
+    assert torch.equal(ops.max_pool(x, 3), F.max_pool2d(x, 3, stride=1, padding=1))
+    assert torch.equal(ops.max_pool(x, 2), F.max_pool2d(x, 2, stride=2, ceil_mode=True))
+    # a channel slice (not channels_last contiguous) is pooled all the same
+    part = x[:, : max(1, shape[1] // 2)]
+    assert torch.equal(ops.max_pool(part, 3), F.max_pool2d(part, 3, stride=1, padding=1))
+    assert torch.equal(Elementwise(None).max_pool(x, 2), ops.max_pool(x, 2))
+
+
 def test_other_layouts_take_the_eager_path() -> None:
     ops = Elementwise(STATUS.kernels)
     x = torch.randn(2, 3, 4, 5)  # contiguous, not channels_last (unless C or HW is 1)

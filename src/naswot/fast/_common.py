@@ -211,6 +211,15 @@ class Elementwise:
         native = self._kernels(x)
         return codes_of(bn(x)) if native is None else native.bn_codes(x)
 
+    def max_pool(self, x: torch.Tensor, kernel_size: int) -> torch.Tensor:
+        """NAS-Bench-101's 3x3 (stride 1, padding 1) or 2x2 (stride 2, ceil_mode) max pool."""
+        native = self._kernels(x.contiguous(memory_format=torch.channels_last))
+        if native is None:
+            if kernel_size == 3:
+                return F.max_pool2d(x, 3, stride=1, padding=1)
+            return F.max_pool2d(x, 2, stride=2, ceil_mode=True)
+        return native.max_pool(x.contiguous(memory_format=torch.channels_last), kernel_size)
+
     def codes(self, x: torch.Tensor) -> torch.Tensor:
         """The codes ``x > 0``."""
         native = self._kernels(x)

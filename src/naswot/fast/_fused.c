@@ -239,6 +239,58 @@ typedef struct {
         return 0;                                                                              \
     }
 
+/* Max pooling of NAS-Bench-101 (exact: a max does not round). `k` = 3: 3x3 window, stride 1,
+ * padding 1 (PyTorch pads with -inf, i.e. windows are clipped at the border); `k` = 2: 2x2
+ * window, stride 2, ceil_mode (the last window of an odd size is clipped). The window max is
+ * taken over rows first, then over columns; where a window holds both +0.0 and -0.0 the sign
+ * of the zero kept can differ from PyTorch's (both are "not > 0" for the codes, and add alike).
+ * Returns 0, or -1 without memory. */
+#define DEFINE_MAX_POOL(T, LOAD, STORE)                                                        \
+    int naswot_max_pool_##T(const T *restrict x, T *restrict out, int64_t n, int64_t h,        \
+                            int64_t w, int64_t c, int64_t k) {                                 \
+        int64_t ho = k == 3 ? h : (h + 1) / 2, wo = k == 3 ? w : (w + 1) / 2, wc = w * c;      \
+        float *col = malloc((size_t)wc * sizeof(float));                                       \
+        if (col == NULL) return -1;                                                            \
+        for (int64_t b = 0; b < n; ++b) {                                                      \
+            for (int64_t i = 0; i < ho; ++i) {                                                 \
+                int64_t i0 = k == 3 ? (i > 0 ? i - 1 : 0) : 2 * i;                             \
+                int64_t i1 = k == 3 ? i + 1 : 2 * i + 1;                                       \
+                if (i1 > h - 1) i1 = h - 1;                                                    \
+                const T *first = x + (b * h + i0) * wc;                                        \
+                for (int64_t e = 0; e < wc; ++e) col[e] = LOAD(first[e]);                      \
+                for (int64_t ii = i0 + 1; ii <= i1; ++ii) {                                    \
+                    const T *src = x + (b * h + ii) * wc;                                      \
+                    for (int64_t e = 0; e < wc; ++e) {                                         \
+                        float v = LOAD(src[e]);                                                \
+                        col[e] = v > col[e] ? v : col[e];                                      \
+                    }                                                                          \
+                }                                                                              \
+                T *dst = out + (b * ho + i) * wo * c;                                          \
+                for (int64_t j = 0; j < wo; ++j) {                                             \
+                    int64_t j0 = k == 3 ? (j > 0 ? j - 1 : 0) : 2 * j;                         \
+                    int64_t j1 = k == 3 ? j + 1 : 2 * j + 1;                                   \
+                    if (j1 > w - 1) j1 = w - 1;                                                \
+                    const float *a = col + j0 * c;                                             \
+                    T *o = dst + j * c;                                                        \
+                    if (j1 == j0) {                                                            \
+                        for (int64_t q = 0; q < c; ++q) o[q] = STORE(a[q]);                    \
+                    } else if (j1 == j0 + 1) {                                                 \
+                        const float *m = a + c;                                                \
+                        for (int64_t q = 0; q < c; ++q) o[q] = STORE(m[q] > a[q] ? m[q] : a[q]);\
+                    } else {                                                                   \
+                        const float *m = a + c, *z = a + 2 * c;                                \
+                        for (int64_t q = 0; q < c; ++q) {                                      \
+                            float v = m[q] > a[q] ? m[q] : a[q];                               \
+                            o[q] = STORE(z[q] > v ? z[q] : v);                                 \
+                        }                                                                      \
+                    }                                                                          \
+                }                                                                              \
+            }                                                                                  \
+        }                                                                                      \
+        free(col);                                                                             \
+        return 0;                                                                              \
+    }
+
 DEFINE_STATS(float, f32_to_f)
 DEFINE_STATS(b16, b16_to_f)
 DEFINE_BN(float, f32_to_f, f_to_f32)
@@ -251,3 +303,5 @@ DEFINE_RELU_CODES(float, int32_t)
 DEFINE_RELU_CODES(b16, int16_t)
 DEFINE_NODE(float, f32_to_f, f_to_f32, int32_t)
 DEFINE_NODE(b16, b16_to_f, f_to_b16, int16_t)
+DEFINE_MAX_POOL(float, f32_to_f, f_to_f32)
+DEFINE_MAX_POOL(b16, b16_to_f, f_to_b16)

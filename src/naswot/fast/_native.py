@@ -54,6 +54,7 @@ _SIGNATURES: dict[str, tuple[type | None, list[type]]] = {
     "bn_codes": (None, [_P, _P, _I, _I, _P, _P]),
     "relu_codes": (None, [_P, _P, _P, _I]),
     "node": (ctypes.c_int, [_P, _I, _I, _I, _I, _I, _P, _P, _P]),
+    "max_pool": (ctypes.c_int, [_P, _P, _I, _I, _I, _I, _I]),
 }
 _PART_KINDS = {"bn": 0, "pool": 1, "skip": 2}
 
@@ -194,6 +195,23 @@ class NativeKernels:
         if failed:
             raise MemoryError("fused node: no memory for the row buffers")
         return node, relu_out, codes
+
+    def max_pool(self, x: torch.Tensor, kernel_size: int) -> torch.Tensor:
+        """NAS-Bench-101's max pools, without the index tensor PyTorch's CPU kernel writes.
+
+        ``kernel_size`` 3: ``F.max_pool2d(x, 3, stride=1, padding=1)``; 2:
+        ``F.max_pool2d(x, 2, stride=2, ceil_mode=True)``.
+        """
+        if kernel_size not in (2, 3):
+            raise ScoringError(f"internal: max pool of size {kernel_size}")
+        _rows_channels(x)
+        n, c, h, w = x.shape
+        size = (h, w) if kernel_size == 3 else ((h + 1) // 2, (w + 1) // 2)
+        out = torch.empty(n, c, *size, dtype=x.dtype, memory_format=torch.channels_last)
+        fn = self._fns["max_pool", x.dtype]
+        if fn(x.data_ptr(), out.data_ptr(), n, h, w, c, kernel_size):
+            raise MemoryError("fused max pool: no memory for the row buffer")
+        return out
 
 
 def _like(x: torch.Tensor) -> torch.Tensor:

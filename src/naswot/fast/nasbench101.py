@@ -162,7 +162,7 @@ class FastNB101(UsesElementwise):
         h = unit(x)
         for i, (c_in, c_out) in enumerate(self._cells()):
             if i > 0 and i % self.n_cells == 0:
-                h = F.max_pool2d(h, 2, stride=2, ceil_mode=True)
+                h = ops.max_pool(h, 2)
             h = self._cell(spec, h, c_in, c_out, unit, acc)
         return acc.result()
 
@@ -192,7 +192,7 @@ class FastNB101(UsesElementwise):
             for more in inputs[1:]:
                 total = total + more
             if ops[t] == MAXPOOL3X3:
-                values.append(F.max_pool2d(total, 3, stride=1, padding=1))
+                values.append(self._ops.max_pool(total, 3))
             else:
                 if self.variant == "official":
                     add_codes(acc, self._ops.codes(total), _chw(total), 1)
