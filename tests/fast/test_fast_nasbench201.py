@@ -75,6 +75,10 @@ def test_invalid_options() -> None:
         FastNB201("paper")
     with pytest.raises(InvalidParameterError, match="precision"):
         FastNB201(precision="fp16")
+    with pytest.raises(InvalidParameterError, match="'n_cells' parameter of FastNB201"):
+        FastNB201(n_cells=0)
+    with pytest.raises(InvalidParameterError, match="'channels'"):
+        FastNB201(channels=0)
 
 
 def test_registered_for_nb201() -> None:

@@ -175,6 +175,8 @@ def test_max_pools_equal_pytorchs(dtype: torch.dtype, shape: tuple[int, ...]) ->
     part = x[:, : max(1, shape[1] // 2)]
     assert torch.equal(ops.max_pool(part, 3), F.max_pool2d(part, 3, stride=1, padding=1))
     assert torch.equal(Elementwise(None).max_pool(x, 2), ops.max_pool(x, 2))
+    with pytest.raises(ScoringError, match="max pool of size 4"):
+        ops.max_pool(x, 4)
 
 
 def test_other_layouts_take_the_eager_path() -> None:

@@ -145,7 +145,8 @@ class Elementwise:
 
     The fused and eager paths do the same arithmetic in a different order (batch statistics in
     double, window sums row by row), so values agree up to rounding and codes up to sign flips of
-    values within rounding of zero; CUDA tensors and other layouts always take the eager path.
+    values within rounding of zero; CUDA tensors and other layouts take the eager path (except
+    :meth:`max_pool`, see there).
     Codes are (B, n) tensors, boolean (eager) or 0/1 int8 (fused), in channels_last unit order.
     """
 
@@ -212,13 +213,22 @@ class Elementwise:
         return codes_of(bn(x)) if native is None else native.bn_codes(x)
 
     def max_pool(self, x: torch.Tensor, kernel_size: int) -> torch.Tensor:
-        """NAS-Bench-101's 3x3 (stride 1, padding 1) or 2x2 (stride 2, ceil_mode) max pool."""
-        native = self._kernels(x.contiguous(memory_format=torch.channels_last))
-        if native is None:
-            if kernel_size == 3:
-                return F.max_pool2d(x, 3, stride=1, padding=1)
-            return F.max_pool2d(x, 2, stride=2, ceil_mode=True)
-        return native.max_pool(x.contiguous(memory_format=torch.channels_last), kernel_size)
+        """NAS-Bench-101's 3x3 (stride 1, padding 1) or 2x2 (stride 2, ceil_mode) max pool.
+
+        Unlike the other passes, a CPU tensor in another layout (NB101's channel slices) is
+        copied to channels_last and pooled by the C kernel: the copy costs less than PyTorch's
+        pool, which also writes indices.
+        """
+        if kernel_size not in (2, 3):
+            raise ScoringError(f"internal: max pool of size {kernel_size}")
+        if self.native is not None and x.device.type == "cpu":
+            y = x.contiguous(memory_format=torch.channels_last)
+            native = self._kernels(y)
+            if native is not None:
+                return native.max_pool(y, kernel_size)
+        if kernel_size == 3:
+            return F.max_pool2d(x, 3, stride=1, padding=1)
+        return F.max_pool2d(x, 2, stride=2, ceil_mode=True)
 
     def codes(self, x: torch.Tensor) -> torch.Tensor:
         """The codes ``x > 0``."""

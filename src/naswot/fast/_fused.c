@@ -157,7 +157,7 @@ static inline float f_to_f32(float f) { return f; }
  * rounded to bf16 (once, where separate bf16 ops would round every part and partial sum).
  * Writes the node (unless `node` is NULL: only its ReLU is read, so each rounded row stays in
  * a row buffer), and when relu/codes are given, max(node, 0) and node > 0 from the stored bits.
- * Returns 0, or -1 without memory. */
+ * Returns 0, -1 without memory, -2 if asked to write nothing. */
 typedef struct {
     const void *x;
     const float *mean;
@@ -169,10 +169,12 @@ typedef struct {
     int naswot_node_##T(const naswot_part *parts, int64_t n_parts, int64_t n, int64_t h,       \
                         int64_t w, int64_t c, T *node, T *relu, int8_t *codes) {               \
         int64_t wc = w * c;                                                                    \
+        if (node == NULL && relu == NULL) return -2; /* nothing to write */                    \
         float *acc = malloc((size_t)((3 + 2 * n_parts) * wc) * sizeof(float));                 \
         T *row_out = node == NULL ? malloc((size_t)wc * sizeof(T)) : NULL;                     \
         if (acc == NULL || (node == NULL && row_out == NULL)) {                                \
             free(acc);                                                                         \
+            free(row_out);                                                                     \
             return -1;                                                                         \
         }                                                                                      \
         float *col = acc + wc, *y = acc + 2 * wc;                                              \
@@ -244,7 +246,8 @@ typedef struct {
  * window, stride 2, ceil_mode (the last window of an odd size is clipped). The window max is
  * taken over rows first, then over columns; where a window holds both +0.0 and -0.0 the sign
  * of the zero kept can differ from PyTorch's (both are "not > 0" for the codes, and add alike).
- * Returns 0, or -1 without memory. */
+ * A NaN would not pass through as in PyTorch; the scorers refuse non-finite batches, and finite
+ * inputs give finite activations. Returns 0, or -1 without memory. */
 #define DEFINE_MAX_POOL(T, LOAD, STORE)                                                        \
     int naswot_max_pool_##T(const T *restrict x, T *restrict out, int64_t n, int64_t h,        \
                             int64_t w, int64_t c, int64_t k) {                                 \

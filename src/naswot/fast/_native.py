@@ -4,7 +4,8 @@ PyTorch's CPU ops run batch norm, the node adds, ReLU and the code compare as se
 over 2-8 MB tensors; the scorer is bound by those passes, not by its convolutions
 (docs/performance.md). ``_fused.c`` does them in fewer passes: batch statistics in one read,
 normalize-and-accumulate into the node sum, ReLU and codes from one integer compare, the 3x3
-average pool summed straight into the node sum. ``torch.compile`` was measured first and was
+average pool summed straight into the node sum; and NAS-Bench-101's max pools, which PyTorch's
+CPU kernel computes together with an index tensor. ``torch.compile`` was measured first and was
 slower than eager here (``benchmarks/compile_probe.py``).
 
 The C file is compiled once per machine with the system C compiler (``$CC``, else ``cc`` or
@@ -192,6 +193,8 @@ class NativeKernels:
             None if relu_out is None else relu_out.data_ptr(),
             None if codes is None else codes.data_ptr(),
         )
+        if failed == -2:
+            raise ScoringError("internal: a fused node that writes nothing")
         if failed:
             raise MemoryError("fused node: no memory for the row buffers")
         return node, relu_out, codes

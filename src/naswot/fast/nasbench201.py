@@ -10,6 +10,11 @@ What makes it fast, with K unchanged (PERFORMANCE-NOTES.md §2):
 - ``none`` edges are skipped (x*0 adds exact zeros); nodes that reach neither the output nor a conv
   edge are not computed; convs into such nodes are not run (their ReLUs still count, as in the
   reference, through the source node's code).
+- Each node's pass makes what its readers read: its ReLU and codes when conv edges leave it, its
+  value when a skip or pool edge into a computed node reads it (for a cell output: the next
+  cell's node 0, a reduction block or the last BN). A node only conv edges read is not written
+  (the fused pass keeps each row in a buffer); the stem's BN makes the first cell's ReLU in the
+  same pass; a node that is a lone skip is its source, ReLU included.
 - A node or cell output that is exactly zero stays zero through the rest of the network (conv of 0
   is 0, train-mode BN of 0 is 0), so the rest is skipped and only its unit counts are added: an
   all-zero code agrees with itself on every unit.
@@ -33,7 +38,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from naswot.exceptions import ScoringError
+from naswot.exceptions import InvalidParameterError, ScoringError
 from naswot.fast._common import (
     PRECISIONS,
     Acc,
@@ -80,6 +85,12 @@ class FastNB201(UsesElementwise):
         n_cells: int = 5,
     ) -> None:
         check_options("FastNB201", variant, precision, kernels)
+        for name, value in (("channels", channels), ("n_cells", n_cells)):
+            if not isinstance(value, int) or value < 1:
+                raise InvalidParameterError(
+                    f"The '{name}' parameter of FastNB201 must be an int >= 1. "
+                    f"Got {value!r} instead."
+                )
         self.variant = variant
         self.precision = precision
         self._use_kernels(kernels)
@@ -132,8 +143,9 @@ class FastNB201(UsesElementwise):
 
         plan = _Plan.of(cell)
         x = inputs.to(dtype=dtype, memory_format=torch.channels_last)
-        # what a cell reads of its input: the ReLU if its node 0 has conv edges, the value if
-        # it has skip or pool edges; a reduction block reads both, the last BN the value alone
+        # what a cell reads of its input: the ReLU if its node 0 has conv edges, the value if it
+        # has skip or pool edges into computed nodes; a reduction block reads both, the last BN
+        # the value alone
         into_cell = _Reads(relu=plan.fan_out[0] > 0, value=plan.value_read[0])
         h: _Act | None = self._node([("bn", conv(x))], into_cell)
         shape = (self.channels, x.shape[2], x.shape[3])
@@ -142,7 +154,7 @@ class FastNB201(UsesElementwise):
                 h, shape = self._reduction(h, into_cell, shape, conv, w, acc)
             for index in range(self.n_cells):
                 last = index == self.n_cells - 1
-                reads = into_cell if not last else _Reads(relu=stage < 2, value=True)
+                reads = _Reads(relu=stage < 2, value=True) if last else into_cell
                 h = self._cell(plan, h, reads, shape, conv, w, acc)
         # lastact: BN then a bare ReLU, counted once in both variants
         add_codes(acc, None if h is None else self._ops.bn_codes(h.value_of()), shape, 1)
@@ -214,12 +226,14 @@ class FastNB201(UsesElementwise):
                 nodes.append(None)
                 continue
             last = i == N_NODES - 1
-            node_reads = reads if last else _Reads(plan.fan_out[i] > 0, plan.value_read[i])
-            if len(parts) == 1 and parts[0][0] == "skip":  # the node is its source
+            node_reads = (
+                reads if last else _Reads(relu=plan.fan_out[i] > 0, value=plan.value_read[i])
+            )
+            if len(parts) == 1 and parts[0][0] == "skip":
+                # the node is its source (Elementwise.node would return it too, but without the
+                # source's ReLU, which is made once here and kept on the source)
                 source = sources[0]
-                node = _Act(source.value, source.relu)
-                if node_reads.relu:
-                    node.relu_of(ops)
+                node = _Act(source.value, source.relu_of(ops) if node_reads.relu else source.relu)
             else:
                 node = self._node(parts, node_reads)
             nodes.append(node)
@@ -275,10 +289,10 @@ class _Plan:
     skip or pool edge into a computed node reads its value.
     """
 
-    edge_ops: list[list[str]]
-    needed: list[bool]
-    fan_out: list[int]
-    value_read: list[bool]
+    edge_ops: tuple[tuple[str, ...], ...]
+    needed: tuple[bool, ...]
+    fan_out: tuple[int, ...]
+    value_read: tuple[bool, ...]
 
     @classmethod
     def of(cls, cell: Cell201) -> _Plan:
@@ -303,7 +317,9 @@ class _Plan:
             )
             for j in range(N_NODES)
         ]
-        return cls(edge_ops, needed, fan_out, value_read)
+        return cls(
+            tuple(tuple(row) for row in edge_ops), tuple(needed), tuple(fan_out), tuple(value_read)
+        )
 
 
 def _uniform_conv(c_out: int, c_in: int, k: int) -> torch.Tensor:
