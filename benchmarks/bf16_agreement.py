@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -20,13 +18,9 @@ from naswot.data import load_batch
 from naswot.fast import FastNB201
 from naswot.proxies import log_abs_det
 from naswot.spaces import NasBench201Space
+from naswot.testing.shared import shared_data_dir
 
-DATA = (
-    Path(
-        os.environ.get("NASWOT_TEST_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
-    )
-    / "cifar10-jpeg-yoongikim"
-)
+DATA = shared_data_dir(__file__) / "cifar10-jpeg-yoongikim"
 
 
 def main() -> None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import csv
 import math
-import os
 import time
 from pathlib import Path
 
@@ -33,10 +32,9 @@ from naswot.networks.nds import build_nds_cifar
 from naswot.proxies import Naswot
 from naswot.scoring import ScoreRecord, score_architectures
 from naswot.spaces.nds import DEFAULT_DEPTH, DEFAULT_WIDTH, NdsDartsSpace
+from naswot.testing.shared import shared_data_dir
 
-DATA = Path(
-    os.environ.get("NASWOT_TEST_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
-)
+DATA = shared_data_dir(__file__)
 CSV = Path("darts-space-swap-1000") / "DARTS_archs_CIFAR10.csv"
 
 

@@ -12,7 +12,6 @@ import argparse
 import os
 import resource
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -24,13 +23,9 @@ from naswot.networks import build_nb201
 from naswot.proxies import Naswot
 from naswot.scoring import score_architectures
 from naswot.spaces import NasBench201Space
+from naswot.testing.shared import shared_data_dir
 
-DATA = (
-    Path(
-        os.environ.get("NASWOT_TEST_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
-    )
-    / "cifar10-jpeg-yoongikim"
-)
+DATA = shared_data_dir(__file__) / "cifar10-jpeg-yoongikim"
 
 
 def rss_mib() -> float:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import statistics
 import time
 from collections import defaultdict
@@ -37,13 +36,9 @@ from naswot.networks import NETWORKS
 from naswot.proxies import Proxy
 from naswot.scoring import ScoringJob, proxy_label, run_jobs
 from naswot.spaces import SPACES
+from naswot.testing.shared import shared_data_dir
 
-DATA = (
-    Path(
-        os.environ.get("NASWOT_TEST_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
-    )
-    / "cifar10-jpeg-yoongikim"
-)
+DATA = shared_data_dir(__file__) / "cifar10-jpeg-yoongikim"
 
 
 def suite(with_ntk: bool) -> list[Proxy]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import csv
 import math
-import os
 import time
 from pathlib import Path
 
@@ -27,10 +26,9 @@ from naswot.networks.nasbench101 import build_nb101
 from naswot.proxies import Naswot
 from naswot.scoring import score_architectures
 from naswot.spaces.nasbench101 import NasBench101Space, graph_hash, spec_from_json
+from naswot.testing.shared import shared_data_dir
 
-DATA = Path(
-    os.environ.get("NASWOT_TEST_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
-)
+DATA = shared_data_dir(__file__)
 
 
 def distinct_cells(path: Path) -> dict[str, tuple[str, list[float]]]:

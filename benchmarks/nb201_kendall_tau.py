@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import time
 from pathlib import Path
 
@@ -24,10 +23,9 @@ from naswot.networks import build_nb201
 from naswot.proxies import Naswot
 from naswot.scoring import score_architectures
 from naswot.spaces import NasBench201Space
+from naswot.testing.shared import shared_data_dir
 
-DATA = Path(
-    os.environ.get("NASWOT_TEST_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
-)
+DATA = shared_data_dir(__file__)
 METRICS = ("test_acc_cifar10", "test_acc_cifar100", "test_acc_imagenet16_120")
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import resource
 import statistics
 import time
@@ -40,13 +39,9 @@ from naswot.networks import NETWORKS
 from naswot.proxies import log_abs_det
 from naswot.spaces import SPACES, Cell201
 from naswot.testing.reference import reference_naswot
+from naswot.testing.shared import shared_data_dir
 
-DATA = (
-    Path(
-        os.environ.get("NASWOT_TEST_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
-    )
-    / "cifar10-jpeg-yoongikim"
-)
+DATA = shared_data_dir(__file__) / "cifar10-jpeg-yoongikim"
 
 
 def conv_flops(cell: Cell201, batch: int, channels: int = 16, n_cells: int = 5) -> float:

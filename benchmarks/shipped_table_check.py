@@ -20,7 +20,6 @@ import csv
 import gzip
 import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,13 +34,9 @@ from naswot.networks import build_nb201
 from naswot.proxies import Naswot
 from naswot.scoring import score_one
 from naswot.spaces import NasBench201Space
+from naswot.testing.shared import shared_data_dir
 
-DATA = (
-    Path(
-        os.environ.get("NASWOT_TEST_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
-    )
-    / "cifar10-jpeg-yoongikim"
-)
+DATA = shared_data_dir(__file__) / "cifar10-jpeg-yoongikim"
 
 
 def main() -> None:

@@ -11,8 +11,6 @@ Same-thread-count reruns are bit-identical (tests/test_parallel.py, docs/robustn
 from __future__ import annotations
 
 import argparse
-import os
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -24,13 +22,9 @@ from naswot.networks import build_nb201
 from naswot.proxies import Naswot
 from naswot.scoring import score_architectures
 from naswot.spaces import NasBench201Space
+from naswot.testing.shared import shared_data_dir
 
-DATA = (
-    Path(
-        os.environ.get("NASWOT_TEST_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
-    )
-    / "cifar10-jpeg-yoongikim"
-)
+DATA = shared_data_dir(__file__) / "cifar10-jpeg-yoongikim"
 
 
 def scores(keys: list[str], batch: object, *, fast: bool, threads: int) -> list[tuple[str, float]]:

@@ -31,12 +31,9 @@ import sys
 import time
 from pathlib import Path
 
-DATA = (
-    Path(
-        os.environ.get("NASWOT_TEST_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
-    )
-    / "cifar10-jpeg-yoongikim"
-)
+from naswot.testing.shared import shared_data_dir
+
+DATA = shared_data_dir(__file__) / "cifar10-jpeg-yoongikim"
 COMPETITOR = (
     "import torch\ntorch.set_num_threads(1)\na = torch.randn(1024, 1024)\nwhile True:\n    a @ a\n"
 )

@@ -1,19 +1,14 @@
-import os
 from pathlib import Path
 
 import pytest
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def shared_data_path() -> Path:
-    return Path(os.environ.get("NASWOT_TEST_DATA", REPO.parent / "shared" / "data"))
+from naswot.testing.shared import shared_data_dir
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    path = shared_data_path()
+    path = shared_data_dir(__file__)
     if not path.is_dir():
         pytest.skip(f"shared benchmark data not found at {path} (set NASWOT_TEST_DATA)")
     return path

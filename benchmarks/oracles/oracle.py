@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import copy
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -32,13 +31,9 @@ from naswot.data import load_batch
 from naswot.exceptions import NaswotError
 from naswot.networks.nasbench201 import build_nb201
 from naswot.spaces import NasBench201Space
+from naswot.testing.shared import shared_data_dir
 
-DATA = (
-    Path(
-        os.environ.get("NASWOT_TEST_DATA", Path(__file__).resolve().parents[3] / "shared" / "data")
-    )
-    / "cifar10-jpeg-yoongikim"
-)
+DATA = shared_data_dir(__file__) / "cifar10-jpeg-yoongikim"
 
 
 def main() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import pickle
 from collections.abc import Callable
 from pathlib import Path
@@ -10,16 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture(scope="session")
-def shared_data_dir() -> Path:
-    """The shared real-data folder: ``$NASWOT_TEST_DATA``, default ``<repo>/../shared/data``."""
-    path = Path(os.environ.get("NASWOT_TEST_DATA", REPO.parent / "shared" / "data"))
-    if not path.is_dir():
-        pytest.skip(f"shared test data not found at {path} (set NASWOT_TEST_DATA to its folder)")
-    return path
+def shared_data_dir(shared_data: Path) -> Path:
+    """The shared real-data folder (the root conftest's ``shared_data``: skips without it)."""
+    return shared_data
 
 
 @pytest.fixture(scope="session")
