@@ -110,6 +110,12 @@ def test_score_and_list_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert "nb201" in out.splitlines()
 
 
+def test_export_scores_naswot_without_a_proxy_option() -> None:
+    # export has no --ensemble, so its --proxy default is a proxy, not "the ensemble's members"
+    args = build_parser().parse_args(["export", "--arch", A, "--out", "model"])
+    assert args.proxy == "naswot"
+
+
 @pytest.mark.slow  # two torch.export traces and a test-split evaluation: ~20-40 s on 2 cores
 def test_export_then_train_from_the_folder(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, shared_data: Path

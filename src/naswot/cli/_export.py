@@ -29,7 +29,7 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
     p.add_argument(
         "--out", type=Path, required=True, metavar="DIR", help="the folder to write (created)"
     )
-    _common.add_scoring_options(p)
+    _common.add_scoring_options(p, proxy="naswot")  # no --ensemble here: one proxy's score
     p.set_defaults(run=run)
 
 
