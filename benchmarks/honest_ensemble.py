@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from naswot.benchmarks import load_table
-from naswot.ensembles import ENSEMBLES, resolve_ensemble
+from naswot.ensembles import ENSEMBLES, EnsembleSpec, resolve_ensemble
 from naswot.evaluation import accuracy_column
 from naswot.evaluation.leaderboard import leaderboard, render_markdown
 from naswot.evaluation.scores import read_score_rows, row_label
@@ -56,6 +56,42 @@ def read_scores(paths: list[Path]) -> tuple[list[str], dict[str, dict[str, float
 def orientation(label: str) -> bool:
     """higher_is_better of a proxy label (``name`` or ``name:variant``)."""
     return bool(PROXIES.get(label.partition(":")[0]).higher_is_better)
+
+
+def ensemble_minus(
+    first: EnsembleSpec,
+    second: EnsembleSpec,
+    scores: dict[str, np.ndarray],
+    orient: dict[str, bool],
+    acc: dict[str, np.ndarray],
+    n_bootstrap: int,
+    seed: int,
+) -> list[str]:
+    """Markdown lines: Spearman rho of ``first`` minus ``second``'s, paired bootstrap."""
+    as_proxy = {**scores, second.label: second.combine(scores, higher_is_better=orient)}
+    paired = leaderboard(
+        as_proxy,
+        {**orient, second.label: True},
+        acc,
+        baseline=second.label,
+        ensembles=[first],
+        n_bootstrap=n_bootstrap,
+        seed=seed,
+    )
+    row = next(r for r in paired if r.label == first.label)
+    return [
+        "",
+        f"### `{first.label}` minus `{second.label}` (Δρ, paired bootstrap)",
+        "",
+        "| " + " | ".join(f"Δρ {d}" for d in EVAL_DATASETS) + " |",
+        "|---|---|---|",
+        "| "
+        + " | ".join(
+            f"{ci.value:+.3f} [{ci.low:+.3f}, {ci.high:+.3f}]"
+            for ci in (row.delta_rho[d] for d in EVAL_DATASETS)
+        )
+        + " |",
+    ]
 
 
 def main() -> int:
@@ -183,30 +219,9 @@ def main() -> int:
             ]
             lines.append(f"| `{row.label}` | " + " | ".join(cells_) + " |")
     for spec in specs[1:]:  # the chosen ensemble against each compared one, paired
-        as_proxy = {**rep_scores, spec.label: spec.combine(rep_scores, higher_is_better=rep_orient)}
-        paired = leaderboard(
-            as_proxy,
-            {**rep_orient, spec.label: True},
-            rep_acc,
-            baseline=spec.label,
-            ensembles=[chosen.spec],
-            n_bootstrap=args.n_bootstrap,
-            seed=args.seed,
+        lines += ensemble_minus(
+            chosen.spec, spec, rep_scores, rep_orient, rep_acc, args.n_bootstrap, args.seed
         )
-        row = next(r for r in paired if r.label == chosen.spec.label)
-        lines += [
-            "",
-            f"### `{chosen.spec.label}` minus `{spec.label}` (Δρ, paired bootstrap)",
-            "",
-            "| " + " | ".join(f"Δρ {d}" for d in EVAL_DATASETS) + " |",
-            "|---|---|---|",
-            "| "
-            + " | ".join(
-                f"{ci.value:+.3f} [{ci.low:+.3f}, {ci.high:+.3f}]"
-                for ci in (row.delta_rho[d] for d in EVAL_DATASETS)
-            )
-            + " |",
-        ]
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out is not None:
