@@ -185,6 +185,20 @@ def test_debug_shows_the_traceback(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 1 and "Traceback" in err
 
 
+def test_failed_scores_exit_1_with_one_error_line(capsys: pytest.CaptureFixture[str]) -> None:
+    # zico needs 4 inputs: every zico score fails; the table is still written, and the exit
+    # status says so in one line even with --quiet (found by the slow fuzz test)
+    code, out, err = run(
+        capsys, "score", "--arch", A, "--batch-size", "2", "--no-store", "--quiet",
+        "--proxy", "naswot", "--ensemble", "vote:naswot+zico",
+    )  # fmt: skip
+    assert code == 1
+    errors = [ln for ln in err.splitlines() if ln.startswith("naswot: error: ")]
+    assert len(errors) == 1 and "zico" in errors[0] and "at least 4 inputs" in errors[0]
+    assert "1 of 3 scores failed" in errors[0]
+    assert A in out
+
+
 def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["score"])

@@ -127,7 +127,17 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(_as_json(records, space.name, batch, store), indent=2))
     elif args.out is None:
         print_table(records, sys.stdout)
-    return 1 if counts["error"] else 0
+    if not counts["error"]:
+        return 0
+    # exit 1 says why in one line, --quiet or not (the results are written all the same)
+    first = next(r for r in records if r.status == "error")
+    reason = (first.error or "no message")[:300]
+    print(
+        f"naswot: error: {counts['error']} of {len(records)} scores failed; the first: "
+        f"{first.proxy} on {first.arch}: {reason}",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def _as_json(
