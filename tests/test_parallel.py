@@ -1,5 +1,6 @@
 import importlib.util
 import re
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -161,3 +162,24 @@ def test_score_pool_scores_every_job_and_ensemble_in_one_call(tmp_path: Path) ->
         assert pool[spec.label] == ensemble_records(spec, pool)
         # Architecture by architecture (the engine scores every proxy of one cell together).
         assert seen == ["naswot", "params"] * 4 and len(store) == 8
+
+
+def test_a_dead_workers_status_is_waited_for_when_another_thread_reaps_it() -> None:
+    # The pool's manager thread may reap a dead worker first: its exitcode then reads None for a
+    # moment. Naming the SIGTERM'd survivor instead would blame the wrong process.
+    from naswot.parallel import _dead_workers
+
+    class Reaped:
+        def __init__(self, code: int, reads_before: int) -> None:
+            self.code, self.reads = code, reads_before
+
+        def join(self, timeout: float | None = None) -> None:
+            pass
+
+        @property
+        def exitcode(self) -> int | None:
+            self.reads -= 1
+            return None if self.reads >= 0 else self.code
+
+    message = _dead_workers({11: Reaped(-signal.SIGTERM, 0), 12: Reaped(-signal.SIGKILL, 3)})
+    assert message == "scoring worker process 12 was killed by SIGKILL (out of memory, or killed)"

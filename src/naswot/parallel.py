@@ -26,6 +26,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Literal
@@ -363,8 +364,13 @@ def _run_local(
 def _dead_workers(processes: dict[int, Any]) -> str:  # Any: multiprocessing Process
     """Which worker died and how, from the exit codes of the pool's processes."""
     codes: dict[int, int | None] = {}
+    deadline = time.monotonic() + 5.0
     for pid, process in processes.items():
-        process.join(timeout=5)
+        process.join(timeout=max(0.0, deadline - time.monotonic()))
+        # The pool's manager thread reaps its processes too: when it wins the race for a
+        # process's exit status, ``exitcode`` reads None here until that thread has stored it.
+        while process.exitcode is None and time.monotonic() < deadline:
+            time.sleep(0.01)
         codes[pid] = process.exitcode
     # The pool terminates (SIGTERM) the survivors once one died: the others are the culprits.
     culprits = {p: c for p, c in codes.items() if c not in (None, 0, -signal.SIGTERM)}
