@@ -15,6 +15,7 @@ every score is bit-identical (the run fails otherwise). NASWOT's default variant
 scorer in both, as the CLI does.
 
     python benchmarks/multi_proxy.py [--n-cells 6] [--seed 11] [--data-dir DIR] [--with-ntk]
+        [--layout nchw|channels_last]
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from naswot.cli._common import distinct_samples, resolve_fast
 from naswot.cli._proxies import n_classes_for, resolve_proxies
 from naswot.data import load_batch
 from naswot.networks import NETWORKS
+from naswot.networks.layout import LAYOUTS
 from naswot.proxies import Proxy
 from naswot.scoring import ScoringJob, proxy_label, run_jobs
 from naswot.spaces import SPACES
@@ -55,6 +57,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=DATA)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--with-ntk", action="store_true")
+    parser.add_argument("--layout", choices=list(LAYOUTS), default="nchw")
     args = parser.parse_args()
     tune_malloc()
     torch.set_num_threads(args.threads)
@@ -70,6 +73,7 @@ def main() -> None:
             seed=args.seed,
             fast=resolve_fast(engine, space, p),
             n_classes=n_classes_for(p, batch.dataset),
+            layout=args.layout,
         )
         for p in suite(args.with_ntk)
     ]
@@ -96,7 +100,10 @@ def main() -> None:
             per_engine[label].append(t.seconds or 0.0)
         print(f"cell {i + 1}/{len(keys)}: alone {alone_s[-1]:.2f} s, engine {engine_s[-1]:.2f} s")
     print()
-    print(f"{len(jobs)} proxies/variants, {len(keys)} cells, batch 64, {args.threads} thread(s)")
+    print(
+        f"{len(jobs)} proxies/variants, {len(keys)} cells, batch 64, {args.threads} thread(s), "
+        f"layout {args.layout}"
+    )
     print(f"{'proxy':<26} {'alone s':>8} {'engine s':>9}")
     for label in per_alone:
         print(

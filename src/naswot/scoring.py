@@ -33,6 +33,7 @@ from naswot.exceptions import (
 )
 from naswot.fast import FastScorer
 from naswot.networks import NetworkBuilder
+from naswot.networks.layout import Layout, apply_layout, check_layout
 from naswot.proxies import PROXIES, Proxy, ScoreResult, Status, log_abs_det
 from naswot.proxies._shared import SharedPasses, SharingProxy, shares_passes
 from naswot.spaces import SearchSpace
@@ -104,11 +105,13 @@ def score_one(
     on_error: Literal["raise", "record"] = "record",
     fast: FastScorer | None = None,
     n_classes: int = 1,
+    layout: Layout = "nchw",
 ) -> tuple[ScoreResult, float]:
     """Builds a fresh network for ``arch`` (seeded per architecture) and scores it.
 
     With ``fast``, the space's fast scorer draws the same weights and computes the same K
-    without building modules (``proxy`` must be the NASWOT variant it implements).
+    without building modules (``proxy`` must be the NASWOT variant it implements); ``layout``
+    is that of the built network (:mod:`naswot.networks.layout`), not the fast scorer's.
 
     Returns:
         The result and the seconds it took (build + score).
@@ -121,7 +124,13 @@ def score_one(
                 weights = fast.draw_weights(arch)
             return _fast_result(fast, arch, batch, weights)
         model = build_network(
-            arch, space=space, builder=builder, seed=seed, device=device, n_classes=n_classes
+            arch,
+            space=space,
+            builder=builder,
+            seed=seed,
+            device=device,
+            n_classes=n_classes,
+            layout=layout,
         )
         return proxy(model, batch)
 
@@ -137,14 +146,16 @@ def build_network(
     seed: int,
     device: torch.device,
     n_classes: int = 1,
+    layout: Layout = "nchw",
 ) -> nn.Module:
     """The fresh network of ``arch``, built under ``derive_seed(seed, space, arch)``.
 
-    Moved to ``device``. Every engine builds its networks through this one function.
+    Moved to ``device``, computing in ``layout`` (:func:`~naswot.networks.layout.apply_layout`).
+    Every engine builds its networks through this one function.
     """
     with _arch_seeded(space, arch, seed, device):
         model = builder(arch, n_classes=n_classes)
-    return model.to(device)
+    return apply_layout(model.to(device), layout)
 
 
 def _arch_seeded(
@@ -217,7 +228,7 @@ def score_jobs(
     Returns:
         One (result, seconds) pair per job, in order.
     """
-    shared: dict[int, tuple[nn.Module, SharedPasses]] = {}
+    shared: dict[tuple[int, str], tuple[nn.Module, SharedPasses]] = {}
     out: list[tuple[ScoreResult, float]] = []
     for job in jobs:
         device = torch.device(job.device)
@@ -234,13 +245,15 @@ def score_jobs(
                     on_error=on_error,
                     fast=job.fast,
                     n_classes=job.n_classes,
+                    layout=job.layout,
                 )
             )
             continue
         start = time.perf_counter()
 
         def compute(job: ScoringJob = job, device: torch.device = device) -> ScoreResult:
-            if job.n_classes not in shared:
+            head = (job.n_classes, job.layout)
+            if head not in shared:
                 model = build_network(
                     arch,
                     space=job.space,
@@ -248,9 +261,10 @@ def score_jobs(
                     seed=job.seed,
                     device=device,
                     n_classes=job.n_classes,
+                    layout=job.layout,
                 )
-                shared[job.n_classes] = model, SharedPasses(model, batch)
-            model, passes = shared[job.n_classes]
+                shared[head] = model, SharedPasses(model, batch)
+            model, passes = shared[head]
             return cast(SharingProxy, job.proxy).score_shared(model, batch, passes)
 
         result = _guarded(compute, job.space.key(arch), batch, on_error)
@@ -280,14 +294,17 @@ def stored_variant(proxy: Proxy, fast: FastScorer | None) -> str:
     return proxy.variant
 
 
-def engine_name(fast: FastScorer | None, device: str | torch.device = "cpu") -> str:
+def engine_name(
+    fast: FastScorer | None, device: str | torch.device = "cpu", layout: Layout = "nchw"
+) -> str:
     """How scores are computed: ``module``, ``fast`` or ``fast-bf16``, plus ``-fused``.
 
-    ``-fused`` where the fast scorer's fused C kernels run (CPU tensors only). Part of the store
-    key and of the provenance.
+    ``-fused`` where the fast scorer's fused C kernels run (CPU tensors only); ``module`` is
+    ``module-channels_last`` for networks computing in channels_last (a fast scorer has a
+    layout of its own). Part of the store key and of the provenance.
     """
     if fast is None:
-        return "module"
+        return "module" if check_layout(layout) == "nchw" else f"module-{layout}"
     name = "fast" if fast.precision == "fp32" else f"fast-{fast.precision}"
     return f"{name}-fused" if fast.fused and torch.device(device).type == "cpu" else name
 
@@ -332,6 +349,8 @@ class ScoringJob:
             precision is stored as its own variant (``default+bf16``) and engine.
         n_classes: outputs of the networks' heads (1 for NASWOT, as the paper; the dataset's
             classes for proxies with ``needs_classes``).
+        layout: the memory layout of the built networks (:mod:`naswot.networks.layout`; part
+            of the engine, so of the store key); a fast scorer ignores it.
     """
 
     space: SearchSpace[Any]
@@ -342,10 +361,12 @@ class ScoringJob:
     device: str = "cpu"
     fast: FastScorer | None = None
     n_classes: int = 1
+    layout: Layout = "nchw"
     space_revision: str = field(init=False, repr=False)
     batch_fingerprint: str = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        check_layout(self.layout)
         # Computed once, where the job is made: workers key their rows exactly as the driver.
         object.__setattr__(self, "space_revision", space_revision(self.space, self.builder))
         object.__setattr__(self, "batch_fingerprint", self.batch.fingerprint)
@@ -358,7 +379,7 @@ class ScoringJob:
     @property
     def engine(self) -> str:
         """How the scores are computed (see :func:`engine_name`)."""
-        return engine_name(self.fast, self.device)
+        return engine_name(self.fast, self.device, self.layout)
 
     def key(self, arch: str) -> ScoreKey:
         """The store key of the score of the architecture with key ``arch``."""
@@ -565,11 +586,12 @@ def score_architectures(
     fast: FastScorer | None = None,
     stop: Callable[[], bool] | None = None,
     n_classes: int = 1,
+    layout: Layout = "nchw",
 ) -> list[ScoreRecord]:
     """Scores architectures (given by key) one by one, writing each result through the store.
 
     The same as ``ScoringJob(space, builder, proxy, batch, seed, device, fast,
-    n_classes).run(keys, ...)``: see :class:`ScoringJob` for the parameters.
+    n_classes, layout).run(keys, ...)``: see :class:`ScoringJob` for the parameters.
 
     Returns:
         One record per key, in input order (duplicates included).
@@ -583,6 +605,7 @@ def score_architectures(
         device=str(torch.device(device)),
         fast=fast,
         n_classes=n_classes,
+        layout=layout,
     )
     return job.run(
         keys, store=store, progress=progress, on_record=on_record, stop=stop, on_error=on_error
@@ -615,9 +638,10 @@ def ensemble_records(
     """One record per architecture: the ensemble of its members' records (same order).
 
     ``by_label`` holds each member's records under its :func:`proxy_label`. A member's failure
-    ranks below all its scores; the row's status is ``ok`` and its seconds the sum of the
-    members'. An architecture that every member failed to score gets status ``error`` and no
-    score, so a search never picks it.
+    ranks below all its scores; the row's status is ``ok``, its error names the members that
+    failed (None when none did) and its seconds are the sum of the members'. An architecture
+    that every member failed to score gets status ``error`` and no score, so a search never
+    picks it.
     """
     members = [by_label[m] for m in spec.members]
     combined = spec.combine(
@@ -626,7 +650,14 @@ def ensemble_records(
     out = []
     for i, value in enumerate(combined):
         spent = [rs[i].seconds for rs in members]
-        none = all(rs[i].score is None for rs in members)
+        failed = [m for m, rs in zip(spec.members, members, strict=True) if rs[i].score is None]
+        none = len(failed) == len(members)
+        if none:
+            error: str | None = "every member of the ensemble failed"
+        elif failed:
+            error = f"{', '.join(failed)} failed here, ranked below every score"
+        else:
+            error = None
         out.append(
             ScoreRecord(
                 arch=members[0][i].arch,
@@ -634,7 +665,7 @@ def ensemble_records(
                 variant="+".join(spec.members),
                 score=None if none else float(value),
                 status="error" if none else "ok",
-                error="every member of the ensemble failed" if none else None,
+                error=error,
                 seconds=None if None in spent else sum(s for s in spent if s is not None),
                 n_units=None,
                 cached=all(rs[i].cached for rs in members),

@@ -443,3 +443,45 @@ def test_missing_fused_kernels_are_noted(
     )
     assert code == 0
     assert "fused kernels not available (no C compiler found" in err
+
+
+def test_layout_channels_last_scores_module_proxies_under_their_own_engine(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    scores = {}
+    for layout in ("nchw", "channels_last"):
+        out = tmp_path / f"{layout}.csv"
+        code = run(
+            capsys,
+            "score",
+            "--arch",
+            A,
+            "--proxy",
+            "jacob_cov,naswot",
+            "--layout",
+            layout,
+            "--store",
+            str(tmp_path / "s.sqlite"),
+            "--out",
+            str(out),
+            "--dataset",
+            "noise",
+            "--batch-size",
+            "8",
+            "--quiet",
+        )[0]
+        assert code == 0
+        rows = {r["proxy"]: r for r in csv.DictReader(out.open())}
+        assert rows["jacob_cov"]["cached"] == "0"  # not the other layout's row
+        assert rows["naswot"]["cached"] == ("0" if layout == "nchw" else "1")  # the fast scorer
+        scores[layout] = {p: float(r["score"]) for p, r in rows.items()}
+        meta = json.loads((tmp_path / f"{layout}.csv.meta.json").read_text())
+        module = "module" if layout == "nchw" else "module-channels_last"
+        assert meta["engine"].split(",")[0] == module  # jacob_cov; naswot keeps its fast scorer
+    assert scores["nchw"]["jacob_cov"] == pytest.approx(
+        scores["channels_last"]["jacob_cov"], rel=1e-4
+    )
+    assert scores["nchw"]["naswot"] == scores["channels_last"]["naswot"]
+    with pytest.raises(SystemExit) as e:
+        run(capsys, "score", "--arch", A, "--layout", "nhwc", "--no-store")
+    assert e.value.code == 2 and "invalid choice: 'nhwc'" in capsys.readouterr().err

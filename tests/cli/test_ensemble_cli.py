@@ -219,6 +219,9 @@ def test_an_ensemble_of_failures_is_an_error_row() -> None:
     assert [r.status for r in rows] == ["ok", "error", "ok"]
     assert rows[1].score is None and rows[1].error
     assert rows[2].score is not None and rows[0].score is not None and rows[2].score > rows[0].score
+    # the row of a partly failed architecture says which member failed; a complete one says none
+    assert rows[0].error == "zico failed here, ranked below every score"
+    assert rows[2].error is None
 
 
 def test_list_ensembles(capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from naswot._io import quote
 from naswot.data import DATASETS
 from naswot.fast import KERNELS, PRECISIONS
+from naswot.networks.layout import LAYOUTS
 from naswot.parallel import BACKENDS
 
 MAX_COUNT = 1_000_000
@@ -163,6 +164,15 @@ def add_scoring_options(
         help="elementwise passes of the fast engine: auto (default: fused C kernels where a C "
         "compiler is there, else PyTorch ops), fused (require them) or eager (PyTorch ops); "
         "recorded in the engine name (fast-fused)",
+    )
+    p.add_argument(
+        "--layout",
+        choices=list(LAYOUTS),
+        default="nchw",
+        help="memory layout of the built networks: nchw (default, PyTorch's) or channels_last "
+        "(on CPUs about 1.5-2x faster for the gradient proxies; scores differ by rounding and "
+        "are stored under their own engine, module-channels_last); the fast NASWOT scorer has "
+        "its own",
     )
     p.add_argument(
         "--workers",
