@@ -1,18 +1,17 @@
 """What channels_last tensors would do to the proxy suite: its speed and its scores, in one run.
 
-A probe for the next step, not a mode of naswot: on this CPU PyTorch's convolution backward in
-the default (NCHW) layout is several times slower than in channels_last (NHWC), and most of the
-suite's time is backward passes. Every proxy is left as it is; the networks are built twice
-per cell, once as naswot builds them and once with a forward pre-hook that hands the network
-its input in channels_last (the layout then follows through every convolution, BatchNorm,
-ReLU and pooling). For each cell both are scored by the engine (:func:`naswot.scoring.run_jobs`,
-interleaved cell by cell), and the script prints the suite's seconds per cell in both layouts,
-each proxy's seconds, and how far each proxy's scores move (largest relative difference, and
-the Spearman correlation of the two layouts' scores over the cells).
+``--layout channels_last`` is opt-in; this probe measures what making it the default would do.
+On this CPU PyTorch's convolution backward in the default (NCHW) layout is several times slower
+than in channels_last (NHWC), and most of the suite's time is backward passes. Every proxy is
+left as it is; for each cell the suite is scored by the engine (:func:`naswot.scoring.run_jobs`)
+in both layouts, interleaved cell by cell: the default, and ``layout="channels_last"``
+(:mod:`naswot.networks.layout`: the network gets its input in channels_last, and the layout
+follows through every convolution, BatchNorm, ReLU and pooling). The script prints the suite's
+seconds per cell in both layouts, each proxy's seconds, and how far each proxy's scores move
+(largest relative difference, and the Spearman correlation of the two layouts' scores).
 
-A layout change is a change of arithmetic (other summation orders, in float32): adopting it
-means bumping every changed proxy's revision and re-running the leaderboard, which is why it
-is measured here first.
+A layout change is a change of arithmetic (other summation orders, in float32): making it the
+default means new revisions of the layout-sensitive proxies and re-running the leaderboard.
 
     python benchmarks/channels_last_probe.py [--n-cells 8] [--seed 11] [--data-dir DIR]
 """
@@ -25,43 +24,22 @@ import statistics
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 from scipy.stats import spearmanr
-from torch import nn
 
 from naswot._malloc import tune_malloc
-from naswot.cli._common import distinct_samples, resolve_fast
-from naswot.cli._proxies import n_classes_for, resolve_proxies
+from naswot.cli._common import distinct_samples, scoring_jobs
+from naswot.cli._proxies import resolve_proxies
 from naswot.data import load_batch
-from naswot.networks import NETWORKS, NetworkBuilder
-from naswot.scoring import ScoringJob, proxy_label, run_jobs
+from naswot.networks import NETWORKS
+from naswot.networks.layout import LAYOUTS
+from naswot.scoring import proxy_label, run_jobs
 from naswot.spaces import SPACES
 from naswot.testing.shared import shared_data_dir
 
 DATA = shared_data_dir(__file__) / "cifar10-jpeg-yoongikim"
-
-
-def _to_channels_last(module: nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...]:
-    x, *rest = args
-    if isinstance(x, torch.Tensor) and x.dim() == 4:
-        x = x.contiguous(memory_format=torch.channels_last)
-    return (x, *rest)
-
-
-class ChannelsLast:
-    """Builds as ``builder`` does; the network then takes its input in channels_last."""
-
-    def __init__(self, builder: NetworkBuilder) -> None:
-        self.builder = builder
-
-    def __call__(self, arch: Any, /, *, n_classes: int) -> nn.Module:  # Any: per space
-        """The network of ``arch``, with the layout hook."""
-        net = self.builder(arch, n_classes=n_classes)
-        net.register_forward_pre_hook(_to_channels_last)
-        return net
 
 
 def main() -> None:
@@ -75,24 +53,20 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     space, builder = SPACES.get("nb201"), NETWORKS.get("nb201")
     batch = load_batch("cifar10", data_dir=args.data_dir, batch_size=64, seed=args.seed)
-    engine = argparse.Namespace(engine="auto", precision="fp32")
     proxies = [p for p in resolve_proxies("all,vkdnw:single", "default") if p.name != "ntk"]
 
-    def jobs(b: NetworkBuilder) -> list[ScoringJob]:
-        return [
-            ScoringJob(
-                space=space,
-                builder=b,
-                proxy=p,
-                batch=batch,
-                seed=args.seed,
-                fast=resolve_fast(engine, space, p),
-                n_classes=n_classes_for(p, batch.dataset),
-            )
-            for p in proxies
-        ]
-
-    layouts = {"nchw": jobs(builder), "channels_last": jobs(ChannelsLast(builder))}
+    layouts = {
+        layout: scoring_jobs(
+            argparse.Namespace(engine="auto", precision="fp32", layout=layout, quiet=True),
+            space,
+            builder,
+            proxies,
+            batch,
+            seed=args.seed,
+            device=torch.device("cpu"),
+        )
+        for layout in LAYOUTS
+    }
     wall: dict[str, list[float]] = defaultdict(list)
     seconds: dict[tuple[str, str], list[float]] = defaultdict(list)
     scores: dict[tuple[str, str], list[float]] = defaultdict(list)

@@ -30,13 +30,13 @@ from pathlib import Path
 import torch
 
 from naswot._malloc import tune_malloc
-from naswot.cli._common import distinct_samples, resolve_fast
-from naswot.cli._proxies import n_classes_for, resolve_proxies
+from naswot.cli._common import distinct_samples, scoring_jobs
+from naswot.cli._proxies import resolve_proxies
 from naswot.data import load_batch
 from naswot.networks import NETWORKS
 from naswot.networks.layout import LAYOUTS
 from naswot.proxies import Proxy
-from naswot.scoring import ScoringJob, proxy_label, run_jobs
+from naswot.scoring import proxy_label, run_jobs
 from naswot.spaces import SPACES
 from naswot.testing.shared import shared_data_dir
 
@@ -63,20 +63,18 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     space, builder = SPACES.get("nb201"), NETWORKS.get("nb201")
     batch = load_batch("cifar10", data_dir=args.data_dir, batch_size=64, seed=args.seed)
-    engine = argparse.Namespace(engine="auto", precision="fp32")  # the CLI's defaults
-    jobs = [
-        ScoringJob(
-            space=space,
-            builder=builder,
-            proxy=p,
-            batch=batch,
-            seed=args.seed,
-            fast=resolve_fast(engine, space, p),
-            n_classes=n_classes_for(p, batch.dataset),
-            layout=args.layout,
-        )
-        for p in suite(args.with_ntk)
-    ]
+    options = argparse.Namespace(  # the CLI's defaults
+        engine="auto", precision="fp32", layout=args.layout, quiet=True
+    )
+    jobs = scoring_jobs(
+        options,
+        space,
+        builder,
+        suite(args.with_ntk),
+        batch,
+        seed=args.seed,
+        device=torch.device("cpu"),
+    )
     keys = distinct_samples(space, args.n_cells, args.seed)
     alone_s: list[float] = []
     engine_s: list[float] = []
