@@ -265,6 +265,62 @@ def test_portable_flags_when_the_tuned_ones_are_refused(
     assert len(list((tmp_path / "native").glob("fused-*.so"))) == 1
     x = _tensor((2, 4, 3, 3), torch.float32)
     torch.testing.assert_close(status.kernels.bn(x), bn(x), atol=1e-5, rtol=1e-5)
+    if not any(flag in _cpu_flags() for flag in ("avx512bw",)):
+        assert not status.kernels.gram_compiled  # portable flags: no AVX-512, the int8 product
+
+
+def _cpu_flags() -> str:
+    try:
+        return Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ""
+
+
+needs_popcount = pytest.mark.skipif(
+    STATUS.kernels is None or not STATUS.kernels.gram_compiled,
+    reason="the popcount Gram is not compiled in here (needs AVX-512 BW and VPOPCNTDQ)",
+)
+
+
+@needs_popcount
+@pytest.mark.parametrize("n", [1, 7, 63, 64, 65, 129, 512, 4096, 16385])
+@pytest.mark.parametrize("b", [1, 2, 5, 128])
+def test_popcount_gram_is_the_exact_product(
+    monkeypatch: pytest.MonkeyPatch, b: int, n: int
+) -> None:
+    kernels = _native()
+    monkeypatch.setattr(kernels, "popcount_gram", True)  # also where AMX keeps it off
+    g = torch.Generator().manual_seed(b * 100_003 + n)
+    codes = torch.rand(b, n, generator=g) > 0.4
+    exact = codes.long() @ codes.long().t()
+    for form in (codes, codes.to(torch.int8), codes.to(torch.uint8)):
+        got = kernels.gram(form)
+        assert got is not None and got.dtype == torch.int64
+        assert torch.equal(got, exact), form.dtype
+    assert kernels.gram(codes.float()) is None  # not one-byte codes: the caller's int8 product
+    if n > 1:
+        assert kernels.gram(codes[:, ::2]) is None  # strided rows: the caller's int8 product
+
+
+@needs_popcount
+@pytest.mark.parametrize("space", ["nb201", "nb101"])
+def test_the_scorers_get_the_same_kernel_from_either_gram(
+    monkeypatch: pytest.MonkeyPatch, space: str
+) -> None:
+    kernels = _native()
+    scorer = (FastNB201 if space == "nb201" else FastNB101)(kernels="fused")
+    s = SPACES.get(space)
+    rng = np.random.default_rng(5)
+    x = torch.randn(16, 3, 32, 32, generator=torch.Generator().manual_seed(2))
+    for _ in range(3):
+        arch = s.sample(rng)
+        with torch_seeded(derive_seed(1, space, s.key(arch))):
+            weights = scorer.draw_weights(arch)
+        got = []
+        for popcount in (True, False):
+            monkeypatch.setattr(kernels, "popcount_gram", popcount)
+            got.append(scorer.kernel(arch, x, weights))
+        assert torch.equal(got[0][0], got[1][0]) and got[0][1:] == got[1][1:], s.key(arch)
 
 
 @needs_native

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -51,15 +51,22 @@ class Acc:
     constant: int = 0
     units: int = 0
     calls: int = 0
+    gram_of: Callable[[torch.Tensor], torch.Tensor | None] = int8_gram
+    """G = c cᵀ of a layer's codes, or None for the float path (:meth:`Elementwise.gram`)."""
 
     @classmethod
-    def for_batch(cls, inputs: torch.Tensor) -> Acc:
+    def for_batch(
+        cls,
+        inputs: torch.Tensor,
+        gram_of: Callable[[torch.Tensor], torch.Tensor | None] = int8_gram,
+    ) -> Acc:
         """An empty accumulator for a batch of ``inputs.shape[0]`` inputs."""
         b, device = inputs.shape[0], inputs.device
         return cls(
             kernel=torch.zeros(b, b, dtype=torch.int64, device=device),
             gram=torch.zeros(b, b, dtype=torch.int64, device=device),
             diag=torch.zeros(b, dtype=torch.int64, device=device),
+            gram_of=gram_of,
         )
 
     def result(self) -> tuple[torch.Tensor, int, int]:
@@ -235,6 +242,18 @@ class Elementwise:
         native = self._kernels(x)
         return codes_of(x) if native is None else native.relu_codes(x)[1]
 
+    def gram(self, codes: torch.Tensor) -> torch.Tensor | None:
+        """G = c cᵀ (int64) of (B, n) 0/1 codes, or None for the float path of tiny layers.
+
+        The C kernels' popcount Gram where they are in use and it is compiled in (AVX-512
+        without AMX), else the int8 matrix product (:func:`int8_gram`): the same integers.
+        """
+        if self.native is not None:
+            g = self.native.gram(codes)
+            if g is not None:
+                return g
+        return int8_gram(codes)
+
 
 def node_sum(parts: Sequence[tuple[str, torch.Tensor]]) -> torch.Tensor:
     """The sum of ``parts`` in order, with PyTorch ops (the eager node).
@@ -273,7 +292,7 @@ def add_codes(acc: Acc, codes: torch.Tensor | None, shape: tuple[int, int, int],
     if codes is None:  # an all-zero code agrees with itself on every unit
         acc.constant += mult * n
         return
-    g = int8_gram(codes)
+    g = acc.gram_of(codes)
     if g is None:
         acc.kernel.add_(kernel_update(codes).round_().to(torch.int64), alpha=mult)
         return

@@ -4,8 +4,9 @@ PyTorch's CPU ops run batch norm, the node adds, ReLU and the code compare as se
 over 2-8 MB tensors; the scorer is bound by those passes, not by its convolutions
 (docs/performance.md). ``_fused.c`` does them in fewer passes: batch statistics in one read,
 normalize-and-accumulate into the node sum, ReLU and codes from one integer compare, the 3x3
-average pool summed straight into the node sum; and NAS-Bench-101's max pools, which PyTorch's
-CPU kernel computes together with an index tensor. ``torch.compile`` was measured first and was
+average pool summed straight into the node sum; NAS-Bench-101's max pools, which PyTorch's
+CPU kernel computes together with an index tensor; and, on CPUs with AVX-512 popcounts but no
+AMX, the codes' Gram matrices from packed bits (exact, several times the int8 product's rate). ``torch.compile`` was measured first and was
 slower than eager here (``benchmarks/compile_probe.py``).
 
 The C file is compiled once per machine with the system C compiler (``$CC``, else ``cc`` or
@@ -88,6 +89,11 @@ def _rows_channels(x: torch.Tensor) -> tuple[int, int]:
     return n * h * w, c
 
 
+def _has_amx() -> bool:
+    probe = getattr(torch.cpu, "_is_amx_tile_supported", None)
+    return bool(probe()) if probe is not None else False
+
+
 class NativeKernels:
     """Thin typed wrappers of the compiled kernels over channels_last CPU tensors."""
 
@@ -99,6 +105,16 @@ class NativeKernels:
                 fn.restype = restype
                 fn.argtypes = argtypes
                 self._fns[name, dtype] = fn
+        self._gram = library.naswot_gram
+        self._gram.restype = ctypes.c_int
+        self._gram.argtypes = [_P, _I, _I, _P]
+        available = library.naswot_gram_available
+        available.restype = ctypes.c_int
+        #: whether the popcount Gram is compiled in (AVX-512 BW and VPOPCNTDQ)
+        self.gram_compiled = bool(available())
+        #: whether :meth:`gram` computes Gram matrices: compiled in, and no AMX (whose int8
+        #: product was measured as fast as popcounts on a Xeon; 7.7x slower here without it)
+        self.popcount_gram = self.gram_compiled and not _has_amx()
 
     def stats(self, x: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-channel batch mean and 1/sqrt(biased variance + eps), as float32 (C,) tensors."""
@@ -155,6 +171,28 @@ class NativeKernels:
         codes = torch.empty(x.shape[0], rows // x.shape[0] * c, dtype=torch.int8)
         self._fns["relu_codes", x.dtype](x.data_ptr(), relu.data_ptr(), codes.data_ptr(), rows * c)
         return relu, codes
+
+    def gram(self, codes: torch.Tensor) -> torch.Tensor | None:
+        """G = c cᵀ (int64) of (B, n) one-byte 0/1 codes from packed-bit popcounts, or None.
+
+        None where :attr:`popcount_gram` is off or for codes the kernel does not take (not a
+        contiguous CPU bool/int8/uint8 tensor): the caller then uses the int8 matrix product.
+        Exact, like it.
+        """
+        if (
+            not self.popcount_gram
+            or codes.dim() != 2
+            or codes.device.type != "cpu"
+            or codes.dtype not in (torch.bool, torch.int8, torch.uint8)
+            or not codes.is_contiguous()
+        ):
+            return None
+        b, n = codes.shape
+        gram = torch.empty(b, b, dtype=torch.int64)
+        failed = self._gram(codes.data_ptr(), b, n, gram.data_ptr())
+        if failed == -1:
+            raise MemoryError("popcount Gram: no memory for the packed codes")
+        return None if failed else gram
 
     def node(
         self, parts: list[tuple[str, torch.Tensor]], relu: bool, keep: bool = True

@@ -144,7 +144,7 @@ class FastNB101(UsesElementwise):
         dtype = compute_dtype(self.precision)
         device = inputs.device
         official = self.variant == "official"
-        acc = Acc.for_batch(inputs)
+        acc = Acc.for_batch(inputs, self._ops.gram)
         w = iter(weights)
         ops = self._ops
 

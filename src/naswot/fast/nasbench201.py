@@ -129,7 +129,7 @@ class FastNB201(UsesElementwise):
         """K (float64), N_A and the number of counted ReLU calls for ``cell`` on ``inputs``."""
         dtype = compute_dtype(self.precision)
         device = inputs.device
-        acc = Acc.for_batch(inputs)
+        acc = Acc.for_batch(inputs, self._ops.gram)
         w = iter(weights)
 
         def conv(
