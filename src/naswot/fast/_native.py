@@ -6,8 +6,9 @@ over 2-8 MB tensors; the scorer is bound by those passes, not by its convolution
 normalize-and-accumulate into the node sum, ReLU and codes from one integer compare, the 3x3
 average pool summed straight into the node sum; NAS-Bench-101's max pools, which PyTorch's
 CPU kernel computes together with an index tensor; and, on CPUs with AVX-512 popcounts but no
-AMX, the codes' Gram matrices from packed bits (exact, several times the int8 product's rate). ``torch.compile`` was measured first and was
-slower than eager here (``benchmarks/compile_probe.py``).
+AMX, the codes' Gram matrices from packed bits (exact, several times the int8 product's rate).
+``torch.compile`` was measured first and was slower than eager here
+(``benchmarks/compile_probe.py``).
 
 The C file is compiled once per machine with the system C compiler (``$CC``, else ``cc`` or
 ``gcc``; flags tuned for this CPU, else portable ones) into ``$NASWOT_CACHE_DIR`` (default
