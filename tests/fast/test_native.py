@@ -300,6 +300,7 @@ def test_popcount_gram_is_the_exact_product(
     assert kernels.gram(codes.float()) is None  # not one-byte codes: the caller's int8 product
     if n > 1:
         assert kernels.gram(codes[:, ::2]) is None  # strided rows: the caller's int8 product
+    assert kernels.gram(codes[:, :0]) is None and kernels.gram(codes[:0]) is None  # empty
 
 
 @needs_popcount

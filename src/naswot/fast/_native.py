@@ -189,6 +189,8 @@ class NativeKernels:
         ):
             return None
         b, n = codes.shape
+        if b == 0 or n == 0:
+            return None  # nothing to pack (and a zero-size allocation may fail)
         gram = torch.empty(b, b, dtype=torch.int64)
         failed = self._gram(codes.data_ptr(), b, n, gram.data_ptr())
         if failed == -1:
