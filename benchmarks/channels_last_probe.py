@@ -27,11 +27,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from multi_proxy import suite  # the same suite as the engine benchmark
 from scipy.stats import spearmanr
 
 from naswot._malloc import tune_malloc
 from naswot.cli._common import distinct_samples, scoring_jobs
-from naswot.cli._proxies import resolve_proxies
 from naswot.data import load_batch
 from naswot.networks import NETWORKS
 from naswot.networks.layout import LAYOUTS
@@ -53,7 +53,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     space, builder = SPACES.get("nb201"), NETWORKS.get("nb201")
     batch = load_batch("cifar10", data_dir=args.data_dir, batch_size=64, seed=args.seed)
-    proxies = [p for p in resolve_proxies("all,vkdnw:single", "default") if p.name != "ntk"]
+    proxies = suite(with_ntk=False)
 
     layouts = {
         layout: scoring_jobs(

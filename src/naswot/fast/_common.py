@@ -48,19 +48,17 @@ class Acc:
     kernel: torch.Tensor
     gram: torch.Tensor
     diag: torch.Tensor
+    gram_of: Callable[[torch.Tensor], torch.Tensor | None]
+    """G = c cᵀ of a layer's codes, or None for the float path (:meth:`Elementwise.gram`)."""
     constant: int = 0
     units: int = 0
     calls: int = 0
-    gram_of: Callable[[torch.Tensor], torch.Tensor | None] = int8_gram
-    """G = c cᵀ of a layer's codes, or None for the float path (:meth:`Elementwise.gram`)."""
 
     @classmethod
     def for_batch(
-        cls,
-        inputs: torch.Tensor,
-        gram_of: Callable[[torch.Tensor], torch.Tensor | None] = int8_gram,
+        cls, inputs: torch.Tensor, gram_of: Callable[[torch.Tensor], torch.Tensor | None]
     ) -> Acc:
-        """An empty accumulator for a batch of ``inputs.shape[0]`` inputs."""
+        """An empty accumulator for a batch of ``inputs.shape[0]`` inputs, G from ``gram_of``."""
         b, device = inputs.shape[0], inputs.device
         return cls(
             kernel=torch.zeros(b, b, dtype=torch.int64, device=device),
