@@ -13,7 +13,8 @@ seconds per cell in both layouts, each proxy's seconds, and how far each proxy's
 A layout change is a change of arithmetic (other summation orders, in float32): making it the
 default means new revisions of the layout-sensitive proxies and re-running the leaderboard.
 
-    python benchmarks/channels_last_probe.py [--n-cells 8] [--seed 11] [--data-dir DIR]
+    python benchmarks/channels_last_probe.py [--n-cells 8] [--seed 11] [--space nb201]
+        [--data-dir DIR]
 """
 
 from __future__ import annotations
@@ -48,10 +49,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--data-dir", type=Path, default=DATA)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--space", default="nb201", choices=sorted(SPACES.names()))
     args = parser.parse_args()
     tune_malloc()
     torch.set_num_threads(args.threads)
-    space, builder = SPACES.get("nb201"), NETWORKS.get("nb201")
+    space, builder = SPACES.get(args.space), NETWORKS.get(args.space)
     batch = load_batch("cifar10", data_dir=args.data_dir, batch_size=64, seed=args.seed)
     proxies = suite(with_ntk=False)
 

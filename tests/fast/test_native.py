@@ -341,6 +341,32 @@ def test_fused_scores_match_eager_on_nb101() -> None:
     _fused_against_eager("nb101", scorers, 3, 8, 1e-3)
 
 
+@needs_native
+def test_a_worker_without_the_kernels_fails_instead_of_scoring_under_the_fused_label(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import pickle
+
+    import naswot.fast._common as common
+    from naswot.fast._native import NativeStatus
+
+    fused, eager = pickle.dumps(FastNB201()), pickle.dumps(FastNB201(kernels="eager"))
+    monkeypatch.setattr(common, "native_kernels", lambda: NativeStatus(None, "no C compiler"))
+    with pytest.raises(ScoringError, match=r"no C compiler.*--kernels eager"):
+        pickle.loads(fused)  # made with kernels="auto", resolved to the fused kernels
+    copy = pickle.loads(eager)
+    assert copy.kernels == "eager" and not copy.fused
+
+
+def test_an_auto_scorer_travels_as_what_it_resolved_to() -> None:
+    import pickle
+
+    scorer = FastNB201()
+    copy = pickle.loads(pickle.dumps(scorer))
+    assert copy.kernels == "auto" and copy.fused == scorer.fused
+    assert engine_name(copy) == engine_name(scorer)
+
+
 def test_scorers_pickle_and_reload_their_kernels() -> None:
     import pickle
 

@@ -8,8 +8,14 @@ import torch
 from torch import nn
 
 from naswot.data import Batch
+from naswot.exceptions import ScoringError
 from naswot.proxies import AzExpressivity, AzProgressivity, AzTrainability, Status
-from naswot.proxies.az_nas import feature_entropy, kaiming_fan_in, trainability_term
+from naswot.proxies.az_nas import (
+    feature_entropy,
+    feature_modules,
+    kaiming_fan_in,
+    trainability_term,
+)
 
 
 class StemCells(nn.Module):
@@ -116,3 +122,40 @@ def test_default_protocol_uses_the_batch_shape_only_and_its_seed() -> None:
     assert (
         AzExpressivity()(model, batch(0)).score != AzExpressivity("as_built")(model, batch(0)).score
     )
+
+
+@pytest.mark.parametrize("imagenet", [False, True])
+@pytest.mark.parametrize("proxy", [AzExpressivity, AzProgressivity, AzTrainability])
+def test_nds_networks_give_their_stems_and_cells_as_features(proxy: type, imagenet: bool) -> None:
+    """A DARTS-style network has ``stem0``/``stem1`` and a ModuleList of cells: without
+    ``feature_blocks()`` the features were the stem, the pooled map and the head, and
+    trainability failed on the head's 2-d output (IndexError)."""
+    from naswot.networks.nds import NdsNetwork
+    from naswot.spaces.nds import Genotype
+
+    pairs = tuple(("sep_conv_3x3", i) for i in (0, 1, 0, 1, 2, 3, 4, 2))
+    net = NdsNetwork(Genotype(pairs, (2, 3, 4, 5), pairs, (2, 3, 4, 5)), width=4, depth=3,
+                     imagenet=imagenet)  # fmt: skip
+    blocks = feature_modules(net)
+    assert blocks == [net.stem0, *([net.stem1] if imagenet else []), *net.cells]
+    size = 64 if imagenet else 16
+    result = proxy()(net, batch(shape=(4, 3, size, size)))
+    assert result.status is Status.OK and math.isfinite(result.score)
+
+
+@pytest.mark.parametrize("proxy", [AzExpressivity, AzProgressivity, AzTrainability])
+def test_resnet_networks_give_their_stem_and_blocks_as_features(proxy: type) -> None:
+    from naswot.networks.nds_anynet import AnyNetwork
+    from naswot.spaces.nds_anynet import parse_anynet
+
+    net = AnyNetwork(parse_anynet("basic:d1w8,d2w16s2"))
+    assert feature_modules(net) == [net.stem, *net.blocks]
+    result = proxy()(net, batch(shape=(4, 3, 16, 16)))
+    assert result.status is Status.OK and math.isfinite(result.score)
+
+
+def test_trainability_of_blocks_it_cannot_compare_is_a_clear_error() -> None:
+    with pytest.raises(ScoringError, match="feature_blocks"):
+        trainability_term(torch.ones(2, 3, 1, 1), torch.ones(2, 3))
+    with pytest.raises(ScoringError, match="integer downsampling"):
+        trainability_term(torch.ones(2, 3, 5, 5), torch.ones(2, 3, 2, 2))

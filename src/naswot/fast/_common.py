@@ -105,7 +105,10 @@ class UsesElementwise:
     """Mixin of the fast scorers: ``kernels``, ``fused`` and the passes, rebuilt on unpickling.
 
     The compiled kernels are a ctypes library, which cannot be pickled: a scorer sent to a worker
-    process carries its ``kernels`` choice and loads the kernels there.
+    process carries its ``kernels`` choice and loads the kernels there. An ``auto`` choice travels
+    as what it resolved to where the scorer was made: the driver keys and labels the worker's
+    scores by its own engine (``fast-fused`` or ``fast``), so a worker must compute with that
+    engine, or fail saying why (a Ray node without a C compiler), never silently use the other.
     """
 
     kernels: str
@@ -122,12 +125,21 @@ class UsesElementwise:
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
+        state["_resolved"] = "fused" if self._ops.fused else "eager"
         del state["_ops"]
         return state
 
     def __setstate__(self, state: dict[str, object]) -> None:
+        resolved = str(state.pop("_resolved", state["kernels"]))
         self.__dict__.update(state)
-        self._use_kernels(self.kernels)
+        try:
+            self._ops = elementwise_for(resolved)
+        except ScoringError as error:
+            raise ScoringError(
+                f"{error}: the process that made this scorer used the fused kernels, so its "
+                "scores are labelled fast-fused; install a C compiler where the workers run, or "
+                "score with kernels='eager' (--kernels eager)."
+            ) from None
 
 
 def elementwise_for(kernels: str) -> Elementwise:

@@ -307,6 +307,11 @@ class NdsNetwork(nn.Module):
         )
         return stem0, ReLUConvBN(width, width, 3, 2, 1)
 
+    def feature_blocks(self) -> list[nn.Module]:
+        """The stems and the cells, in call order: the blocks whose outputs are the features."""
+        stems = [self.stem0] if self.stem1 is None else [self.stem0, self.stem1]
+        return [*stems, *self.cells]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """The logits (B, n_classes); with the auxiliary head in train mode, also its logits."""
         s0 = self.stem0(x)

@@ -129,6 +129,10 @@ class AnyNetwork(nn.Module):
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c_in, n_classes)
 
+    def feature_blocks(self) -> list[nn.Module]:
+        """The stem and every residual block, in call order (their outputs are the features)."""
+        return [self.stem, *self.blocks]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The logits, shape (B, n_classes)."""
         features = self.blocks(self.stem(x))

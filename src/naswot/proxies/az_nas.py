@@ -8,8 +8,11 @@ GPL-3.0, derived from cvlab-yonsei/AZ-NAS; read, not copied):
 
 * **Features** ("the output of each block"): the stem's output and every cell's output, the
   reduction blocks included (the authors' ``extract_cell_features``: 1 + 17 maps on NB201). A
-  network without ``stem`` and ``cells`` attributes contributes the outputs of its direct
-  children, in call order.
+  network that names its blocks with a ``feature_blocks()`` method contributes their outputs
+  (naswot's NDS networks: the stems and every cell; its ResNet/ResNeXt networks: the stem and
+  every residual block; the authors score no such space, so this is the same rule carried
+  over); one without it or ``stem`` and ``cells`` attributes contributes the outputs of its
+  direct children, in call order.
 * **Protocol** (the default variant): conv/linear weights Kaiming-normal fan-in (std
   ``sqrt(2 / fan_in)``), biases 0, BatchNorm/GroupNorm affine weights 1 and biases 0; N(0, 1)
   inputs of the batch's shape; BatchNorm on batch statistics (train mode); batch 64. The weights
@@ -123,8 +126,14 @@ def trainability_term(g_in: torch.Tensor, g_out: torch.Tensor) -> float:
     ``g_in`` is first pixel-unshuffled to the output's size. The term is largest (0) for
     ``sigma_max = 1``.
     """
-    if g_in.dim() > 2 and g_in.shape[2:] != g_out.shape[2:]:
-        stride = g_in.shape[2] // g_out.shape[2]
+    if g_in.shape[2:] != g_out.shape[2:]:
+        stride = g_in.shape[-1] // g_out.shape[-1] if g_out.dim() == 4 == g_in.dim() else 0
+        if stride < 1 or g_in.shape[2:] != tuple(stride * n for n in g_out.shape[2:]):
+            raise ScoringError(
+                f"az_trainability: a block maps features of shape {tuple(g_in.shape)} to "
+                f"{tuple(g_out.shape)}, not the same or an integer downsampling of 4-d maps; "
+                "give the network a feature_blocks() method that lists its blocks."
+            )
         g_in = F.pixel_unshuffle(g_in, stride)
     a = g_in.double().movedim(1, -1).reshape(-1, g_in.shape[1])
     b = g_out.double().movedim(1, -1).reshape(-1, g_out.shape[1])
@@ -134,7 +143,14 @@ def trainability_term(g_in: torch.Tensor, g_out: torch.Tensor) -> float:
 
 
 def feature_modules(model: nn.Module) -> list[nn.Module]:
-    """The blocks whose outputs AZ-NAS reads: ``stem`` and each of ``cells``, else the children."""
+    """The blocks whose outputs AZ-NAS reads, in call order.
+
+    ``model.feature_blocks()`` where the network defines it, else ``stem`` and each of
+    ``cells``, else the direct children.
+    """
+    declared = getattr(model, "feature_blocks", None)
+    if callable(declared):
+        return list(declared())
     stem, cells = getattr(model, "stem", None), getattr(model, "cells", None)
     if isinstance(stem, nn.Module) and isinstance(cells, nn.Sequential | nn.ModuleList):
         return [stem, *cells]
@@ -176,7 +192,9 @@ class _AzComponent(SharesPasses):
     needs_labels = False
     needs_classes = False
     default_batch_size = 64  # the paper's batch; the CLI uses it when --batch-size is not given
-    revision: ClassVar[int] = 1
+    # 2: features from feature_blocks(); 1 read the stem, the pooled map and the head of the NDS
+    # networks (where trainability failed); NB201, NB101 and NATS scores are unchanged.
+    revision: ClassVar[int] = 2
     variants: ClassVar[tuple[str, ...]] = ("default", "as_built")
     passes: ClassVar[tuple[str, ...]] = ("az_forward", "az_entropies")
 
