@@ -34,7 +34,7 @@ from naswot.cli._common import distinct_samples, scoring_jobs
 from naswot.cli._proxies import resolve_proxies
 from naswot.data import load_batch
 from naswot.networks import NETWORKS
-from naswot.networks.layout import LAYOUTS
+from naswot.networks.layout import LAYOUT_CHOICES
 from naswot.proxies import Proxy
 from naswot.scoring import proxy_label, run_jobs
 from naswot.spaces import SPACES
@@ -57,7 +57,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=DATA)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--with-ntk", action="store_true")
-    parser.add_argument("--layout", choices=list(LAYOUTS), default="nchw")
+    parser.add_argument("--layout", choices=list(LAYOUT_CHOICES), default="auto")
     args = parser.parse_args()
     tune_malloc()
     torch.set_num_threads(args.threads)

@@ -160,3 +160,8 @@ def test_the_layout_is_part_of_the_engine_and_so_of_the_store_key() -> None:
     assert (a.engine, c.engine) == ("module", "module-channels_last")
     assert a.key(KEYS[0]) != c.key(KEYS[0])
     assert engine_name(None, "cpu", "channels_last") == "module-channels_last"
+    # the default, auto, is resolved where the job is made: keys name a concrete layout
+    auto = ScoringJob(space=SPACE, builder=tiny_nb201, proxy=PROXIES.get("snip")(), batch=b, seed=6)
+    assert (auto.layout, auto.engine) == ("channels_last", "module-channels_last")
+    assert engine_name(None) == engine_name(None, "cpu", "auto") == "module-channels_last"
+    assert engine_name(None, "cuda") == "module"

@@ -33,7 +33,7 @@ from naswot.exceptions import (
 )
 from naswot.fast import FastScorer
 from naswot.networks import NetworkBuilder
-from naswot.networks.layout import Layout, apply_layout, check_layout
+from naswot.networks.layout import LayoutChoice, apply_layout, resolve_layout
 from naswot.proxies import PROXIES, Proxy, ScoreResult, Status, log_abs_det
 from naswot.proxies._shared import SharedPasses, SharingProxy, shares_passes
 from naswot.spaces import SearchSpace
@@ -105,13 +105,14 @@ def score_one(
     on_error: Literal["raise", "record"] = "record",
     fast: FastScorer | None = None,
     n_classes: int = 1,
-    layout: Layout = "nchw",
+    layout: LayoutChoice = "auto",
 ) -> tuple[ScoreResult, float]:
     """Builds a fresh network for ``arch`` (seeded per architecture) and scores it.
 
     With ``fast``, the space's fast scorer draws the same weights and computes the same K
     without building modules (``proxy`` must be the NASWOT variant it implements); ``layout``
-    is that of the built network (:mod:`naswot.networks.layout`), not the fast scorer's.
+    is that of the built network (:func:`~naswot.networks.layout.resolve_layout`: ``auto`` is
+    channels_last on the CPU), not the fast scorer's.
 
     Returns:
         The result and the seconds it took (build + score).
@@ -146,16 +147,18 @@ def build_network(
     seed: int,
     device: torch.device,
     n_classes: int = 1,
-    layout: Layout = "nchw",
+    layout: LayoutChoice = "auto",
 ) -> nn.Module:
     """The fresh network of ``arch``, built under ``derive_seed(seed, space, arch)``.
 
-    Moved to ``device``, computing in ``layout`` (:func:`~naswot.networks.layout.apply_layout`).
-    Every engine builds its networks through this one function.
+    Moved to ``device``, computing in ``layout`` resolved for it
+    (:func:`~naswot.networks.layout.resolve_layout`, then
+    :func:`~naswot.networks.layout.apply_layout`). Every engine builds its networks through this
+    one function.
     """
     with _arch_seeded(space, arch, seed, device):
         model = builder(arch, n_classes=n_classes)
-    return apply_layout(model.to(device), layout)
+    return apply_layout(model.to(device), resolve_layout(layout, device))
 
 
 def _arch_seeded(
@@ -295,16 +298,18 @@ def stored_variant(proxy: Proxy, fast: FastScorer | None) -> str:
 
 
 def engine_name(
-    fast: FastScorer | None, device: str | torch.device = "cpu", layout: Layout = "nchw"
+    fast: FastScorer | None, device: str | torch.device = "cpu", layout: LayoutChoice = "auto"
 ) -> str:
     """How scores are computed: ``module``, ``fast`` or ``fast-bf16``, plus ``-fused``.
 
     ``-fused`` where the fast scorer's fused C kernels run (CPU tensors only); ``module`` is
     ``module-channels_last`` for networks computing in channels_last (a fast scorer has a
-    layout of its own). Part of the store key and of the provenance.
+    layout of its own; ``auto`` is resolved for ``device``). Part of the store key and of the
+    provenance.
     """
     if fast is None:
-        return "module" if check_layout(layout) == "nchw" else f"module-{layout}"
+        concrete = resolve_layout(layout, device)
+        return "module" if concrete == "nchw" else f"module-{concrete}"
     name = "fast" if fast.precision == "fp32" else f"fast-{fast.precision}"
     return f"{name}-fused" if fast.fused and torch.device(device).type == "cpu" else name
 
@@ -350,7 +355,8 @@ class ScoringJob:
         n_classes: outputs of the networks' heads (1 for NASWOT, as the paper; the dataset's
             classes for proxies with ``needs_classes``).
         layout: the memory layout of the built networks (:mod:`naswot.networks.layout`; part
-            of the engine, so of the store key); a fast scorer ignores it.
+            of the engine, so of the store key); a fast scorer ignores it. ``auto`` (the
+            default) is resolved for ``device`` where the job is made: channels_last on the CPU.
     """
 
     space: SearchSpace[Any]
@@ -361,12 +367,12 @@ class ScoringJob:
     device: str = "cpu"
     fast: FastScorer | None = None
     n_classes: int = 1
-    layout: Layout = "nchw"
+    layout: LayoutChoice = "auto"
     space_revision: str = field(init=False, repr=False)
     batch_fingerprint: str = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        check_layout(self.layout)
+        object.__setattr__(self, "layout", resolve_layout(self.layout, self.device))
         # Computed once, where the job is made: workers key their rows exactly as the driver.
         object.__setattr__(self, "space_revision", space_revision(self.space, self.builder))
         object.__setattr__(self, "batch_fingerprint", self.batch.fingerprint)
@@ -586,7 +592,7 @@ def score_architectures(
     fast: FastScorer | None = None,
     stop: Callable[[], bool] | None = None,
     n_classes: int = 1,
-    layout: Layout = "nchw",
+    layout: LayoutChoice = "auto",
 ) -> list[ScoreRecord]:
     """Scores architectures (given by key) one by one, writing each result through the store.
 

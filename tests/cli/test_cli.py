@@ -482,6 +482,13 @@ def test_layout_channels_last_scores_module_proxies_under_their_own_engine(
         scores["channels_last"]["jacob_cov"], rel=1e-4
     )
     assert scores["nchw"]["naswot"] == scores["channels_last"]["naswot"]
+    out = tmp_path / "auto.csv"  # the default, auto: channels_last on the CPU, its stored rows
+    args = ["--store", str(tmp_path / "s.sqlite"), "--out", str(out), "--dataset", "noise"]
+    code = run(capsys, "score", "--arch", A, "--proxy", "jacob_cov", "--batch-size", "8", *args)[0]
+    assert code == 0 and next(csv.DictReader(out.open()))["cached"] == "1"
+    assert json.loads((tmp_path / "auto.csv.meta.json").read_text())["engine"] == (
+        "module-channels_last"
+    )
     with pytest.raises(SystemExit) as e:
         run(capsys, "score", "--arch", A, "--layout", "nhwc", "--no-store")
     assert e.value.code == 2 and "invalid choice: 'nhwc'" in capsys.readouterr().err

@@ -5,7 +5,13 @@ import torch
 from torch import nn
 
 from naswot.exceptions import InvalidParameterError
-from naswot.networks.layout import LAYOUTS, apply_layout, check_layout
+from naswot.networks.layout import (
+    LAYOUT_CHOICES,
+    LAYOUTS,
+    apply_layout,
+    check_layout,
+    resolve_layout,
+)
 from naswot.networks.nasbench201 import NB201Network
 from naswot.spaces import parse_arch
 
@@ -16,9 +22,22 @@ CELL = parse_arch(
 
 def test_layouts_are_named_and_an_unknown_one_is_refused() -> None:
     assert LAYOUTS == ("nchw", "channels_last")
+    assert LAYOUT_CHOICES == ("auto", "nchw", "channels_last")
     assert check_layout("channels_last") == "channels_last"
     with pytest.raises(InvalidParameterError, match=r"Unknown layout 'nhwc'\. Choices: nchw, "):
         check_layout("nhwc")
+    with pytest.raises(InvalidParameterError, match="Unknown layout 'auto'"):
+        check_layout("auto")  # a network computes in a concrete layout
+    with pytest.raises(InvalidParameterError, match=r"Choices: auto, nchw, channels_last\."):
+        resolve_layout("nhwc")
+
+
+def test_auto_is_channels_last_on_the_cpu_and_nchw_elsewhere() -> None:
+    assert resolve_layout("auto") == resolve_layout("auto", torch.device("cpu")) == "channels_last"
+    assert resolve_layout("auto", "cuda") == resolve_layout("auto", "cuda:1") == "nchw"
+    assert resolve_layout("auto", "meta") == "nchw"
+    for layout in LAYOUTS:
+        assert resolve_layout(layout, "cuda") == resolve_layout(layout, "cpu") == layout
 
 
 def _net(layout: str) -> nn.Module:

@@ -45,7 +45,6 @@ from naswot.export import resolve
 from naswot.fast import FAST_SCORERS, FastScorer
 from naswot.fast._native import native_kernels
 from naswot.networks import NetworkBuilder
-from naswot.networks.layout import check_layout
 from naswot.parallel import ScoringJob
 from naswot.parallel import score_pool as parallel_score_pool
 from naswot.proxies import Naswot, Proxy
@@ -166,7 +165,7 @@ def scoring_jobs(
             device=str(device),
             fast=resolve_fast(args, space, proxy),
             n_classes=n_classes_for(proxy, batch.dataset),
-            layout=check_layout(getattr(args, "layout", "nchw")),
+            layout=getattr(args, "layout", "auto"),
         )
         for proxy in proxies
     ]
