@@ -82,3 +82,15 @@ def test_every_proxy_scores_every_family(family: str) -> None:
         if result.status is Status.OK and not math.isfinite(result.score):
             failures.append(f"{name}:{variant} ok with score {result.score}")
     assert not failures, "\n".join(failures)
+
+
+def test_one_value_per_channel_in_train_mode_is_explained() -> None:
+    """ImageNet stems on 32x32 images leave 1x1 maps; meco's one image then fails in BatchNorm."""
+    from naswot.exceptions import ScoringError
+    from naswot.proxies import Meco
+
+    make, _ = FAMILIES["nds-imagenet"]
+    torch.manual_seed(0)
+    batch = Batch(torch.randn(4, 3, 32, 32, generator=torch.Generator().manual_seed(0)))
+    with pytest.raises(ScoringError, match=r"one value per channel.*ImageNet stems on 32x32"):
+        Meco()(make(1), batch)

@@ -342,7 +342,14 @@ def failures_as_scoring_errors(proxy: str) -> Iterator[None]:
     except (NaswotError, torch.cuda.OutOfMemoryError):
         raise
     except (RuntimeError, ValueError, TypeError, IndexError, ZeroDivisionError) as e:
-        raise ScoringError(f"{proxy} failed: {type(e).__name__}: {e}") from e
+        hint = ""
+        if "Expected more than 1 value per channel when training" in str(e):
+            hint = (
+                " (a train-mode BatchNorm saw one value per channel: the proxy's batch is one "
+                "image, as meco's, or too small, and the network reduces it to 1x1 maps, e.g. "
+                "ImageNet stems on 32x32 images: score on larger images or a larger batch)"
+            )
+        raise ScoringError(f"{proxy} failed: {type(e).__name__}: {e}{hint}") from e
 
 
 def finite_result(value: float | torch.Tensor, proxy: str) -> ScoreResult:
