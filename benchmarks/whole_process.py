@@ -13,6 +13,13 @@ elementwise ops (``exact-eager``, ``bf16-eager``), on NB201 or NB101::
 
     python benchmarks/whole_process.py speed --space nb201 --n-cells 60 --rounds 3 --threads 1
 
+With ``--cores N`` (N > 1) every configuration uses N cores: the cells are split between N
+one-thread processes started together (as ``naswot score --workers N --threads 1`` runs), and
+one more configuration, ``reference-threads``, is the official procedure as its script runs, one
+process with N PyTorch threads; ratios are printed against both::
+
+    python benchmarks/whole_process.py speed --space nb201 --n-cells 60 --rounds 3 --cores 2
+
 ``threads``: the fast scorer with 1 thread, 2 threads, 2 threads with ``OMP_WAIT_POLICY=passive``
 and two 1-thread processes splitting the cells; alone and beside a competing CPU-bound process
 (a 1-thread matmul loop started by this script)::
@@ -98,30 +105,41 @@ def run(args: argparse.Namespace, mode: str, threads: int, env: dict[str, str], 
     ]
     outs = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
     wall = time.perf_counter() - start
-    scores = [s for o in outs for s in o["scores"]]
+    scores = [0.0] * sum(len(o["scores"]) for o in outs)
+    for part, out in enumerate(outs):  # part p scored cells p, p + parts, ...: the cells' order
+        scores[part::parts] = out["scores"]
     return wall, max(o["seconds"] for o in outs), scores
 
 
 def speed(args: argparse.Namespace) -> None:
     modes = ["reference", "exact-eager", "exact", "bf16-eager", "bf16"]
+    if args.cores > 1:
+        modes.insert(1, "reference-threads")
     walls: dict[str, list[float]] = {m: [] for m in modes}
     scoring: dict[str, list[float]] = {m: [] for m in modes}
     scores: dict[str, list[float]] = {}
     for r in range(args.rounds):
         for mode in modes if r % 2 == 0 else modes[::-1]:
-            wall, sec, s = run(args, mode, args.threads, {})
+            if mode == "reference-threads":  # one process, all the cores as PyTorch threads
+                wall, sec, s = run(args, "reference", args.cores, {})
+            else:
+                wall, sec, s = run(args, mode, args.threads, {}, parts=args.cores)
             walls[mode].append(wall)
             scoring[mode].append(sec)
             scores[mode] = s
-            print(f"round {r + 1} {mode:<10} wall {wall:7.1f} s  scoring {sec:7.1f} s", flush=True)
-    print(f"\n{args.space}, {args.n_cells} cells, {args.threads} thread(s), {args.rounds} rounds")
-    ref_wall = statistics.median(walls["reference"])
-    ref_sec = statistics.median(scoring["reference"])
+            print(f"round {r + 1} {mode:<17} wall {wall:7.1f} s  scoring {sec:7.1f} s", flush=True)
+    layout = f"{args.cores} process(es) x {args.threads} thread(s)"
+    print(f"\n{args.space}, {args.n_cells} cells, {layout}, {args.rounds} rounds")
+    against = ["reference", *(["reference-threads"] if args.cores > 1 else [])]
+    refs = {m: (statistics.median(walls[m]), statistics.median(scoring[m])) for m in against}
     for mode in modes:
         w, s = statistics.median(walls[mode]), statistics.median(scoring[mode])
+        ratios = "; ".join(
+            f"vs {m}: {rw / w:5.2f}x wall, {rs / s:5.2f}x scoring" for m, (rw, rs) in refs.items()
+        )
         print(
-            f"{mode:<10} wall {w:7.1f} s ({ref_wall / w:5.2f}x)  scoring {s:7.1f} s "
-            f"({ref_sec / s:5.2f}x)  {args.n_cells / s:6.2f} cells/s"
+            f"{mode:<17} wall {w:7.1f} s  scoring {s:7.1f} s  {args.n_cells / s:6.2f} cells/s  "
+            f"({ratios})"
         )
     ref = scores["reference"]
     for mode in modes[1:]:
@@ -174,6 +192,7 @@ def main() -> None:
     parser.add_argument("--n-cells", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--cores", type=int, default=1, help="speed: processes per configuration")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--data-dir", type=Path, default=DATA)
     parser.add_argument("--mode", default="exact", choices=["reference", "exact", "bf16"])

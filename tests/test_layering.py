@@ -20,3 +20,12 @@ def test_the_package_still_offers_its_lazy_names() -> None:
     assert naswot.Status.OK.value == "ok" and callable(naswot.score)
     with pytest.raises(AttributeError):
         naswot.nothing  # noqa: B018
+
+
+def test_a_scoring_worker_does_not_import_scipy_stats() -> None:
+    """Each spawned worker imports naswot.parallel; scipy.stats alone takes ~0.6 s to import."""
+    code = (
+        "import sys, naswot.parallel, naswot.scoring, naswot.ensembles; "
+        "sys.exit('scipy.stats' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

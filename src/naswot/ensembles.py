@@ -38,7 +38,6 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.stats import rankdata
 
 from naswot.exceptions import InvalidParameterError
 from naswot.registry import Registry
@@ -99,6 +98,8 @@ def oriented_ranks(
     complete = np.ones(values.shape[1], dtype=np.bool_)
     if nan_policy == "omit":
         complete &= ~failed.any(axis=0)
+    from scipy.stats import rankdata  # here: importing scipy.stats takes ~0.6 s, every worker
+
     ranks: NDArray[np.float64] = np.full(values.shape, np.nan)
     for p, (row, sign) in enumerate(zip(values, signs, strict=True)):
         row = row[complete] * sign

@@ -352,10 +352,18 @@ def test_a_worker_without_the_kernels_fails_instead_of_scoring_under_the_fused_l
 
     fused, eager = pickle.dumps(FastNB201()), pickle.dumps(FastNB201(kernels="eager"))
     monkeypatch.setattr(common, "native_kernels", lambda: NativeStatus(None, "no C compiler"))
+    cell = SPACES.get("nb201").sample(np.random.default_rng(0))
+    x = torch.randn(4, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    scorer = pickle.loads(fused)  # made with kernels="auto", resolved to the fused kernels
+    assert scorer.fused and engine_name(scorer) == "fast-fused"  # as the driver keys its rows
+    with torch_seeded(0):
+        weights = scorer.draw_weights(cell)
     with pytest.raises(ScoringError, match=r"no C compiler.*--kernels eager"):
-        pickle.loads(fused)  # made with kernels="auto", resolved to the fused kernels
+        scorer.kernel(cell, x, weights)  # on CPU tensors: never eager under the fused label
+    assert engine_name(scorer, "cuda") == "fast"  # CUDA tensors take the eager path anyway
     copy = pickle.loads(eager)
     assert copy.kernels == "eager" and not copy.fused
+    copy.kernel(cell, x, weights)
 
 
 def test_an_auto_scorer_travels_as_what_it_resolved_to() -> None:

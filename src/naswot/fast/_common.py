@@ -108,7 +108,8 @@ class UsesElementwise:
     process carries its ``kernels`` choice and loads the kernels there. An ``auto`` choice travels
     as what it resolved to where the scorer was made: the driver keys and labels the worker's
     scores by its own engine (``fast-fused`` or ``fast``), so a worker must compute with that
-    engine, or fail saying why (a Ray node without a C compiler), never silently use the other.
+    engine, or fail saying why (a Ray node without a C compiler: a ScoringError where CPU
+    tensors would use the kernels), never silently use the other.
     """
 
     kernels: str
@@ -134,12 +135,13 @@ class UsesElementwise:
         self.__dict__.update(state)
         try:
             self._ops = elementwise_for(resolved)
-        except ScoringError as error:
-            raise ScoringError(
-                f"{error}: the process that made this scorer used the fused kernels, so its "
-                "scores are labelled fast-fused; install a C compiler where the workers run, or "
-                "score with kernels='eager' (--kernels eager)."
-            ) from None
+        except ScoringError as error:  # raised where CPU tensors would use the kernels
+            self._ops = Elementwise(
+                None,
+                missing=f"{error}: the process that made this scorer used the fused kernels, "
+                "so its CPU scores are labelled fast-fused; install a C compiler where the "
+                "workers run, or score with kernels='eager' (--kernels eager).",
+            )
 
 
 def elementwise_for(kernels: str) -> Elementwise:
@@ -168,14 +170,17 @@ class Elementwise:
     """
 
     native: NativeKernels | None
+    #: why the kernels this scorer was made with are missing here (a worker unpickling a scorer
+    #: of a process that had them): a ScoringError where CPU tensors would use them
+    missing: str = ""
 
     @property
     def fused(self) -> bool:
         """Whether the C kernels are in use (for CPU channels_last tensors)."""
-        return self.native is not None
+        return self.native is not None or bool(self.missing)
 
     def _kernels(self, *tensors: torch.Tensor) -> NativeKernels | None:
-        if self.native is None:
+        if self.native is None and not self.missing:
             return None
         for x in tensors:
             if (
@@ -185,6 +190,8 @@ class Elementwise:
                 or not x.is_contiguous(memory_format=torch.channels_last)
             ):
                 return None
+        if self.native is None:
+            raise ScoringError(self.missing)
         return self.native
 
     def bn(self, x: torch.Tensor) -> torch.Tensor:
@@ -238,7 +245,7 @@ class Elementwise:
         """
         if kernel_size not in (2, 3):
             raise ScoringError(f"internal: max pool of size {kernel_size}")
-        if self.native is not None and x.device.type == "cpu":
+        if self.fused and x.device.type == "cpu":
             y = x.contiguous(memory_format=torch.channels_last)
             native = self._kernels(y)
             if native is not None:
@@ -262,6 +269,8 @@ class Elementwise:
             g = self.native.gram(codes)
             if g is not None:
                 return g
+        elif self.missing and codes.device.type == "cpu":
+            raise ScoringError(self.missing)
         return int8_gram(codes)
 
 
