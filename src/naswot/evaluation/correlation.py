@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
 from naswot.exceptions import InvalidParameterError
 
@@ -143,6 +142,8 @@ def correlate(
         raise InvalidParameterError(
             "The scores or the accuracies are all equal: rank correlation is undefined."
         )
+    from scipy import stats  # here: scipy.stats takes ~0.6 s to import, every CLI command
+
     # Ranks make -inf an ordinary lowest value for every statistic (scipy ranks it so anyway).
     ranked = stats.rankdata(scores)
     tau = float(stats.kendalltau(ranked, accuracy).statistic)

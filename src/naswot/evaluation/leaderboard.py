@@ -30,7 +30,6 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
 from naswot.ensembles import EnsembleSpec, oriented_ranks
 from naswot.evaluation.correlation import NDCG_K, Interval, correlate, top_k_precision
@@ -243,6 +242,8 @@ def _paired_delta(
     rng = np.random.default_rng(seed)
     draws = [rng.integers(0, len(x), len(x)) for _ in range(n_bootstrap)]
     out: dict[str, Interval] = {}
+    from scipy import stats  # here: scipy.stats takes ~0.6 s to import, every CLI command
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", stats.ConstantInputWarning)
         for dataset, a in acc.items():
@@ -256,6 +257,8 @@ def _paired_delta(
 
 
 def _rho(x: NDArray[np.float64], a: NDArray[np.float64]) -> float:
+    from scipy import stats
+
     return float(stats.spearmanr(x, a).statistic) if len(x) >= 3 else math.nan
 
 

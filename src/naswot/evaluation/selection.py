@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.stats import rankdata
 
 from naswot.ensembles import EnsembleSpec, oriented_ranks
 from naswot.exceptions import InvalidParameterError
@@ -108,6 +107,8 @@ def select_ensemble(
         values, higher_is_better={k: higher_is_better[k] for k in labels}, nan_policy="worst"
     )
     terms = {"rank_sum": ranks, "log_rank": np.log(ranks / n)}
+    from scipy.stats import rankdata  # here: scipy.stats takes ~0.6 s to import
+
     acc_ranks = {k: _standardised(rankdata(v)) for k, v in acc.items()}
 
     results: list[tuple[float, int, str, dict[str, float]]] = []
