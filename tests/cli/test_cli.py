@@ -492,3 +492,12 @@ def test_layout_channels_last_scores_module_proxies_under_their_own_engine(
     with pytest.raises(SystemExit) as e:
         run(capsys, "score", "--arch", A, "--layout", "nhwc", "--no-store")
     assert e.value.code == 2 and "invalid choice: 'nhwc'" in capsys.readouterr().err
+
+
+def test_an_imagenet_space_on_small_images_gets_a_note(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--sample", "1", "--proxy", "params", "--dataset", "noise", "--no-store"]
+    code, _, err = run(capsys, "score", "--space", "nds-darts-in", *args)
+    assert code == 0 and "nds-darts-in builds ImageNet networks" in err
+    assert "32x32 images leave 1x1 maps" in err and "use nds-darts for" in err
+    code, _, err = run(capsys, "score", "--space", "nds-darts", *args)
+    assert code == 0 and "ImageNet networks" not in err

@@ -56,6 +56,7 @@ from naswot.store import ResultStore, default_store_path
 # _signals; they are re-exported here, where the commands look them up as ``_common.X``.
 __all__ = [
     "DATASET_CLASSES",
+    "IMAGENET_MIN_SIZE",
     "MAX_COUNT",
     "add_ensemble_option",
     "add_scoring_options",
@@ -154,7 +155,19 @@ def scoring_jobs(
     seed: int,
     device: torch.device,
 ) -> list[ScoringJob]:
-    """One job per proxy: the engine the options ask for, the dataset's classes where needed."""
+    """One job per proxy: the engine the options ask for, the dataset's classes where needed.
+
+    Notes (stderr) when an ImageNet space gets images too small for its stems.
+    """
+    size = min(batch.inputs.shape[-2:]) if batch.inputs.dim() == 4 else None
+    if getattr(space, "imagenet", False) and size is not None and size < IMAGENET_MIN_SIZE:
+        note(
+            args,
+            f"note: {space.name} builds ImageNet networks, whose stems divide the resolution by "
+            f"4 to 8 before the cells' own reductions: {size}x{size} images leave 1x1 maps in "
+            "the last cells, where proxies see little (and one-image ones fail); score them on "
+            f"ImageNet-sized images, or use {space.name.removesuffix('-in')} for CIFAR-sized ones.",
+        )
     return [
         ScoringJob(
             space=space,
@@ -267,6 +280,11 @@ def check_outputs(
     store = store_path(args)
     check_output(out, option, inputs=inputs, store=store)
     check_output(_meta_path(out), f"{option}'s meta file", inputs=inputs, store=store)
+
+
+IMAGENET_MIN_SIZE = 64
+"""The smallest images an ImageNet space's networks are scored on without a note (at 64 pixels
+their last cells still see 2x2 maps)."""
 
 
 def note(args: argparse.Namespace, message: str) -> None:
