@@ -68,6 +68,7 @@ __all__ = [
     "format_score",
     "n_classes_for",
     "note",
+    "note_batch",
     "open_store",
     "positive_int",
     "positive_number",
@@ -155,19 +156,7 @@ def scoring_jobs(
     seed: int,
     device: torch.device,
 ) -> list[ScoringJob]:
-    """One job per proxy: the engine the options ask for, the dataset's classes where needed.
-
-    Notes (stderr) when an ImageNet space gets images too small for its stems.
-    """
-    size = min(batch.inputs.shape[-2:]) if batch.inputs.dim() == 4 else None
-    if getattr(space, "imagenet", False) and size is not None and size < IMAGENET_MIN_SIZE:
-        note(
-            args,
-            f"note: {space.name} builds ImageNet networks, whose stems divide the resolution by "
-            f"4 to 8 before the cells' own reductions: {size}x{size} images leave 1x1 maps in "
-            "the last cells, where proxies see little (and one-image ones fail); score them on "
-            f"ImageNet-sized images, or use {space.name.removesuffix('-in')} for CIFAR-sized ones.",
-        )
+    """One job per proxy: the engine the options ask for, the dataset's classes where needed."""
     return [
         ScoringJob(
             space=space,
@@ -291,6 +280,27 @@ def note(args: argparse.Namespace, message: str) -> None:
     """A line on stderr, unless ``--quiet``."""
     if not args.quiet:
         print(message, file=sys.stderr)
+
+
+def note_batch(
+    args: argparse.Namespace, space: SearchSpace[Any], batch: Batch, detail: str = ""
+) -> None:
+    """Notes the batch's source (with ``detail``); once per command.
+
+    Also a note when an ImageNet space gets images too small for its stems.
+    """
+    note(args, f"batch: {batch.source}{detail}")
+    if not getattr(space, "imagenet", False) or batch.inputs.dim() != 4:
+        return
+    h, w = batch.inputs.shape[-2:]
+    if min(h, w) < IMAGENET_MIN_SIZE:
+        note(
+            args,
+            f"note: {space.name} builds ImageNet networks, whose stems divide the resolution by "
+            f"4 to 8 before the cells' own reductions: {h}x{w} images leave 1x1 maps in the "
+            "last cells, where proxies see little (and one-image ones fail); score them on "
+            f"ImageNet-sized images, or use {space.name.removesuffix('-in')} for CIFAR-sized ones.",
+        )
 
 
 def format_score(value: float | None) -> str:

@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     proxy = proxies[0]
     device = _common.resolve_device(args.device)
     batch = _common.resolve_batch(args, seed=args.seed, proxies=[proxy])
-    _common.note(args, f"batch: {batch.source}")
+    _common.note_batch(args, space, batch)
     (job,) = _common.scoring_jobs(
         args, space, builder, [proxy], batch, seed=args.seed, device=device
     )

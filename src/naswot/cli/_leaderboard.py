@@ -159,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
     device = _common.resolve_device(args.device)
     batch = _common.resolve_batch(args, seed=args.seed)
     jobs = _common.scoring_jobs(args, space, builder, proxies, batch, seed=args.seed, device=device)
-    _common.note(args, f"batch: {batch.source}; {len(keys)} cells, {len(proxies)} proxies")
+    _common.note_batch(args, space, batch, f"; {len(keys)} cells, {len(proxies)} proxies")
     store = _common.open_store(args)
     scores: dict[str, list[float]] = {}
     seconds: dict[str, float] = {}

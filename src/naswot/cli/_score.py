@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     device = _common.resolve_device(args.device)
     keys = select_keys(args, space)
     batch = _common.resolve_batch(args, seed=args.seed, proxies=proxies)
-    _common.note(args, f"batch: {batch.source}")
+    _common.note_batch(args, space, batch)
     jobs = _common.scoring_jobs(args, space, builder, proxies, batch, seed=args.seed, device=device)
     store = _common.open_store(args)
     try:

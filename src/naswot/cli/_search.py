@@ -259,7 +259,7 @@ def run(args: argparse.Namespace) -> int:
     budget = _budget(args, costs)
     table = load_table(args.benchmark, space) if args.benchmark else None
     first_batch = _common.resolve_batch(args, seed=args.seed, proxies=proxies)
-    _common.note(args, f"batch: {first_batch.source}")
+    _common.note_batch(args, space, first_batch)
     store = _common.open_store(args)
     say: Callable[[str], None] = (lambda _: None) if args.json else print
     bar = tqdm(

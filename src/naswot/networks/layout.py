@@ -53,9 +53,11 @@ def resolve_layout(layout: str, device: str | torch.device = "cpu") -> Layout:
     """
     if layout == "auto":
         return "channels_last" if torch.device(device).type == "cpu" else "nchw"
-    if layout in LAYOUTS:
-        return check_layout(layout)
-    raise InvalidParameterError(f"Unknown layout {layout!r}. Choices: {', '.join(LAYOUT_CHOICES)}.")
+    if layout not in LAYOUT_CHOICES:
+        raise InvalidParameterError(
+            f"Unknown layout {layout!r}. Choices: {', '.join(LAYOUT_CHOICES)}."
+        )
+    return check_layout(layout)
 
 
 def _to_channels_last(module: nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...]:
