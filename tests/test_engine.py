@@ -7,10 +7,10 @@ import torch
 from torch import nn
 
 from naswot.data import Batch
-from naswot.exceptions import InvalidParameterError
+from naswot.exceptions import InvalidParameterError, ScoringError
 from naswot.networks.layout import LAYOUTS, Layout
 from naswot.networks.nasbench201 import NB201Network
-from naswot.proxies import PROXIES, GradNorm, LinearRegions, Naswot, Snip, Vkdnw
+from naswot.proxies import PROXIES, GradNorm, Grasp, LinearRegions, Naswot, Snip, Vkdnw
 from naswot.proxies._shared import PASSES, SharedPasses, shares_passes
 from naswot.scoring import ScoringJob, engine_name, run_jobs, score_jobs
 from naswot.spaces import SPACES, Cell201
@@ -96,6 +96,43 @@ def test_proxies_that_share_a_pass_compute_it_once() -> None:
     Naswot("relu_forward_all").score_shared(model, b, passes)
     assert (passes.misses, passes.hits) == (3, 3)
     assert regions.score == LinearRegions()(model, b).score
+
+
+def test_grasp_and_the_gradient_proxies_share_one_backward_when_planned() -> None:
+    b = batch()
+    torch.manual_seed(0)
+    model = tiny_nb201(SPACE.parse(KEYS[0]), n_classes=10)
+    passes = SharedPasses(model, b, planned={"ce_grads", "ce_hessian"})
+    for proxy in (Snip(), GradNorm(), Grasp()):
+        assert proxy.score_shared(model, b, passes).score == proxy(model, b).score
+    assert (passes.misses, passes.hits) == (1, 2)
+    alone = SharedPasses(model, b, planned=Snip.passes)  # without grasp: no double backward
+    Snip().score_shared(model, b, alone)
+    assert [k[0] for k in alone._results] == ["ce_grads"]
+    with pytest.raises(InvalidParameterError, match="Unknown shared passes"):
+        SharedPasses(model, b, planned={"ce_hess"})
+
+
+def test_a_failed_hessian_fails_grasp_only() -> None:
+    b = batch()
+    torch.manual_seed(0)
+    model = tiny_nb201(SPACE.parse(KEYS[0]), n_classes=10)
+    passes = SharedPasses(model, b, planned={"ce_grads", "ce_hessian"})
+    original = torch.autograd.grad
+    calls: list[int] = []
+
+    def second_fails(*args: object, **kwargs: object) -> object:  # the Hg backward fails
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("double backward not implemented")
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(torch.autograd, "grad", second_fails)
+        snip = Snip().score_shared(model, b, passes)
+    assert snip.score == Snip()(model, b).score
+    with pytest.raises(ScoringError, match="double backward not implemented"):
+        Grasp().score_shared(model, b, passes)
 
 
 def test_every_shared_pass_is_declared_and_named() -> None:

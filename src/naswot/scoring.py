@@ -216,7 +216,9 @@ def score_jobs(
 
     The proxies that read shared passes (:mod:`naswot.proxies._shared`) get one network per
     number of outputs (built as :func:`build_network` builds it) and one
-    :class:`~naswot.proxies.SharedPasses` for it, so each pass they have in common runs once;
+    :class:`~naswot.proxies.SharedPasses` for it, planned with every pass they read, so each
+    pass they have in common runs once (and one that serves another, as grasp's ``ce_hessian``
+    serves snip's ``ce_grads``, runs instead of both);
     every other job is scored as :func:`score_one` scores it (its own network, or its fast
     scorer). Each score is bit-identical to the job's alone (``tests/test_engine.py`` checks
     every registered proxy and variant). A shared pass's time counts towards the first job
@@ -232,6 +234,11 @@ def score_jobs(
         One (result, seconds) pair per job, in order.
     """
     shared: dict[tuple[int, str], tuple[nn.Module, SharedPasses]] = {}
+    planned: dict[tuple[int, str], set[str]] = {}
+    for job in jobs:  # what each shared network's proxies read, so a pass can serve several
+        if job.fast is None and shares_passes(job.proxy):
+            passes = cast(SharingProxy, job.proxy).passes
+            planned.setdefault((job.n_classes, job.layout), set()).update(passes)
     out: list[tuple[ScoreResult, float]] = []
     for job in jobs:
         device = torch.device(job.device)
@@ -266,7 +273,7 @@ def score_jobs(
                     n_classes=job.n_classes,
                     layout=job.layout,
                 )
-                shared[head] = model, SharedPasses(model, batch)
+                shared[head] = model, SharedPasses(model, batch, planned[head])
             model, passes = shared[head]
             return cast(SharingProxy, job.proxy).score_shared(model, batch, passes)
 

@@ -94,3 +94,26 @@ def test_one_value_per_channel_in_train_mode_is_explained() -> None:
     batch = Batch(torch.randn(4, 3, 32, 32, generator=torch.Generator().manual_seed(0)))
     with pytest.raises(ScoringError, match=r"one value per channel.*ImageNet stems on 32x32"):
         Meco()(make(1), batch)
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_grasp_pass_gives_the_gradient_proxies_their_scores_bit_for_bit(family: str) -> None:
+    """With grasp planned, snip & co. read its double back-propagation's gradients (engine)."""
+    from naswot.proxies import Fisher, GradNorm, Grasp, Plain, Snip
+    from naswot.proxies._shared import SharedPasses
+
+    make, size = FAMILIES[family]
+    g = torch.Generator().manual_seed(1)
+    batch = Batch(
+        torch.randn(8, 3, size, size, generator=g),
+        targets=torch.randint(0, 10, (8,), generator=g),
+        dataset="cifar10",
+    )
+    torch.manual_seed(0)
+    net = make(10)
+    proxies = [Snip(), GradNorm(), Plain(), Fisher(), Fisher("per_channel"), Grasp()]
+    passes = SharedPasses(net, batch, planned={"ce_grads", "ce_hessian"})
+    for proxy in proxies:
+        together, alone = proxy.score_shared(net, batch, passes), proxy(net, batch)
+        assert together.score == alone.score, f"{proxy!r} on {family}"
+    assert passes.misses == 2  # ce_hessian, and ce_grads for fisher's summed loss

@@ -32,6 +32,7 @@ from naswot.proxies._shared import SharedPasses
 __all__ = [
     "WEIGHTED",
     "LossGradients",
+    "LossHessian",
     "ProxyClass",
     "check_finite",
     "check_model",
@@ -44,9 +45,11 @@ __all__ = [
     "inputs_of",
     "layer_weights",
     "loss_gradients",
+    "loss_hessian",
     "noise_like",
     "scoring_state",
     "shared_loss_gradients",
+    "shared_loss_hessian",
     "weight_gradients",
 ]
 
@@ -217,6 +220,57 @@ def loss_gradients(
     so an in-place activation after a layer cannot overwrite it; the copy does not change any
     gradient (the weight gradients equal :func:`weight_gradients`'s bit for bit).
     """
+    gradients, _, _ = _loss_backward(model, x, batch, proxy, reduction=reduction, graph=False)
+    return gradients
+
+
+@dataclass(frozen=True)
+class LossHessian:
+    """The pass ``ce_hessian``: :class:`LossGradients` (mean) and GraSP's ``H g`` beside them.
+
+    Attributes:
+        gradients: the pass ``ce_grads`` (mean reduction), equal to :func:`loss_gradients`'s
+            bit for bit.
+        hessian_gradient: ``H g = d(g_detached . g)/dw`` per weight of ``gradients.weights``
+            (None where the loss does not depend on the weight); None when the gradients do
+            not depend on the weights at all (then ``H g = 0``).
+        error: what the double back-propagation raised, if it failed; kept for grasp to raise,
+            so that a proxy reading only ``gradients`` scores as it does alone.
+    """
+
+    gradients: LossGradients
+    hessian_gradient: list[torch.Tensor | None] | None
+    error: Exception | None = None
+
+
+def loss_hessian(model: nn.Module, x: torch.Tensor, batch: Batch, proxy: str) -> LossHessian:
+    """The mean cross-entropy's gradients with the graph kept, then ``H g`` from them.
+
+    One forward pass and one backward pass recorded for double back-propagation
+    (``create_graph``), then the backward of ``z = sum_w g_detached . g``. The graph is freed
+    before this returns.
+    """
+    gradients, weights, grads = _loss_backward(model, x, batch, proxy, reduction="mean", graph=True)
+    live = [(i, g) for i, g in enumerate(grads) if g is not None]
+    used = [i for i, _ in live]
+    try:
+        with torch.enable_grad():
+            z = torch.stack([(g.detach() * g).sum() for _, g in live]).sum()
+            if not z.requires_grad:  # the gradient does not depend on the weights: H g = 0
+                return LossHessian(gradients, None)
+            hg = torch.autograd.grad(z, [weights[i] for i in used], allow_unused=True)
+    except Exception as e:  # noqa: BLE001 - kept for grasp; the gradients above are whole
+        return LossHessian(gradients, None, error=e.with_traceback(None))  # frees the frames
+    out: list[torch.Tensor | None] = [None] * len(weights)
+    for i, h in zip(used, hg, strict=True):
+        out[i] = h
+    return LossHessian(gradients, out)
+
+
+def _loss_backward(
+    model: nn.Module, x: torch.Tensor, batch: Batch, proxy: str, *, reduction: str, graph: bool
+) -> tuple[LossGradients, list[torch.Tensor], list[torch.Tensor | None]]:
+    """:func:`loss_gradients`, plus the live weights and their gradients (with ``graph``)."""
     weights = layer_weights(model)
     if not weights:
         raise ScoringError(f"{proxy} needs convolution or linear layers; the model has none.")
@@ -234,17 +288,21 @@ def loss_gradients(
         with forward_hooks(model, lambda m: isinstance(m, WEIGHTED), keep):
             out = first_tensor(model(x))
         loss = cross_entropy(out, batch, proxy, reduction=reduction)
-        grads = torch.autograd.grad(loss, [*weights, *outputs], allow_unused=True)
+        grads = torch.autograd.grad(
+            loss, [*weights, *outputs], allow_unused=True, create_graph=graph
+        )
     n = len(weights)
-    return LossGradients(
+    gradients = LossGradients(
         weights=[w.detach() for w in weights],
         weight_grads=[
-            torch.zeros_like(w) if g is None else g for w, g in zip(weights, grads[:n], strict=True)
+            torch.zeros_like(w) if g is None else g.detach()
+            for w, g in zip(weights, grads[:n], strict=True)
         ],
         modules=modules,
         activations=[a.detach() for a in outputs],
-        activation_grads=list(grads[n:]),
+        activation_grads=[None if g is None else g.detach() for g in grads[n:]],
     )
+    return gradients, weights, list(grads[:n])
 
 
 def shared_loss_gradients(
@@ -256,13 +314,26 @@ def shared_loss_gradients(
     *,
     reduction: str = "mean",
 ) -> LossGradients:
-    """The shared pass ``ce_grads``: :func:`loss_gradients`, once per network and reduction."""
+    """The shared pass ``ce_grads``: :func:`loss_gradients`, once per network and reduction.
+
+    When ``ce_hessian`` is planned too (grasp is scored with the same network), the mean's
+    gradients come from that pass (:func:`shared_loss_hessian`): the same values, one backward.
+    """
+    if reduction == "mean" and "ce_hessian" in passes.planned:
+        return shared_loss_hessian(model, x, batch, passes, proxy).gradients
     return passes.get(
         model,
         batch,
         ("ce_grads", reduction),
         lambda: loss_gradients(model, x, batch, proxy, reduction=reduction),
     )
+
+
+def shared_loss_hessian(
+    model: nn.Module, x: torch.Tensor, batch: Batch, passes: SharedPasses, proxy: str
+) -> LossHessian:
+    """The shared pass ``ce_hessian``: :func:`loss_hessian`, once per network."""
+    return passes.get(model, batch, ("ce_hessian",), lambda: loss_hessian(model, x, batch, proxy))
 
 
 def check_model(model: object, proxy: str) -> nn.Module:

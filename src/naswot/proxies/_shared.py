@@ -6,15 +6,19 @@ AZ-NAS components one forward pass of the re-initialised network; the VKDNW vari
 spectrum; NASWOT's ``default`` and ``normalised`` one kernel. A proxy that can share says which
 passes it reads (``passes``, a class attribute of pass names) and implements
 ``score_shared(model, batch, passes)``; its ``__call__`` is ``score_shared`` with a fresh
-:class:`SharedPasses`. The engine (:func:`naswot.scoring.score_jobs`) hands every proxy of one
-architecture the same model and the same :class:`SharedPasses`, so each pass runs once and each
-proxy's score is bit-identical to scoring it alone: it is the same function of the same model and
-inputs, computed once instead of several times.
+:class:`SharedPasses` that plans its own passes only. The engine
+(:func:`naswot.scoring.score_jobs`) hands every proxy of one architecture the same model and the
+same :class:`SharedPasses`, so each pass runs once and each proxy's score is bit-identical to
+scoring it alone: it is the same function of the same model and inputs, computed once instead of
+several times. A pass can serve another when both are planned (:attr:`SharedPasses.planned`):
+grasp's double back-propagation (``ce_hessian``) gives snip's gradients too, bit for bit
+(``create_graph`` records the backward; it does not change what it computes), so with grasp in
+the set the gradients are computed once, not twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from typing import ClassVar, Protocol, TypeVar, cast, runtime_checkable
 
 from torch import nn
@@ -30,6 +34,8 @@ T = TypeVar("T")
 PASSES: dict[str, str] = {
     "ce_grads": "cross-entropy of the batch (mean or sum), gradients w.r.t. the conv/linear "
     "weights and outputs (BatchNorm in train mode)",
+    "ce_hessian": "the same pass (mean) by double back-propagation, plus GraSP's Hessian-gradient "
+    "product; when planned beside ce_grads, it serves ce_grads (mean) too",
     "input_jacobian": "d(sum of outputs)/d(inputs) of the batch (BatchNorm in train mode)",
     "az_forward": "AZ-NAS's forward pass: block outputs of the re-initialised network on N(0, 1) "
     "inputs, with the graph between them (train mode)",
@@ -48,14 +54,28 @@ class SharedPasses:
     error, so a result can never be served to the wrong network. A failed computation is not
     kept: the next proxy that needs the pass recomputes it and fails with its own message.
 
+    Args:
+        model: the network.
+        batch: the batch.
+        planned: the names of the passes the proxies scored with it read (the union of their
+            ``passes``); a pass may then be computed as part of a larger one that serves both.
+            Empty: every pass on its own.
+
     Attributes:
         hits: passes served from an earlier computation.
         misses: passes computed.
+        planned: as given.
     """
 
-    def __init__(self, model: nn.Module, batch: Batch) -> None:
+    def __init__(self, model: nn.Module, batch: Batch, planned: Iterable[str] = ()) -> None:
         self._model = model
         self._batch = batch
+        self.planned = frozenset(planned)
+        unknown = sorted(self.planned - set(PASSES))
+        if unknown:
+            raise InvalidParameterError(
+                f"Unknown shared passes {unknown}; the passes are {sorted(PASSES)}."
+            )
         self._results: dict[Hashable, object] = {}
         self.hits = 0
         self.misses = 0
@@ -109,7 +129,7 @@ class SharesPasses:
 
     def __call__(self, model: nn.Module, batch: Batch, /) -> ScoreResult:
         """Scores ``model`` on ``batch`` alone (every pass computed here)."""
-        return self.score_shared(model, batch, SharedPasses(model, batch))
+        return self.score_shared(model, batch, SharedPasses(model, batch, self.passes))
 
 
 def shares_passes(proxy: object) -> bool:

@@ -27,6 +27,7 @@ from naswot.proxies._hooks import is_rectifier
 __all__ = ["Swap", "swap_score"]
 
 MAX_SAMPLES = 62  # a pattern over the samples is packed into one int64
+_TABLE_BITS = 20  # up to 2^20 patterns: a table of flags instead of a sort
 
 
 class Swap:
@@ -81,22 +82,39 @@ class Swap:
 
 
 def swap_score(model: nn.Module, x: torch.Tensor) -> int:
-    """The number of distinct sample-wise patterns of the rectified units of ``model`` on ``x``."""
-    if not 1 <= x.shape[0] <= MAX_SAMPLES:
+    """The number of distinct sample-wise patterns of the rectified units of ``model`` on ``x``.
+
+    A unit's pattern over N samples is packed into the integer ``sum_n 2^n 1[z_n > 0]``. For
+    N <= 20 the patterns seen are marked in a table of 2^N flags (packed by one float32
+    product, exact below 2^24); above, they are collected and made unique by sorting. Both count
+    the same set.
+    """
+    n = x.shape[0]
+    if not 1 <= n <= MAX_SAMPLES:
         raise ScoringError(f"swap packs patterns of at most {MAX_SAMPLES} samples.")
-    weights = 2 ** torch.arange(x.shape[0], device=x.device, dtype=torch.int64)
+    table = n <= _TABLE_BITS
+    powers = 2 ** torch.arange(n, device=x.device, dtype=torch.int64)
+    powers_f = powers.to(torch.float32)[None, :]
+    seen = torch.zeros(2**n if table else 0, dtype=torch.bool, device=x.device)
     packed: list[torch.Tensor] = []
+    calls = [0]
 
     def hook(module: nn.Module, args: tuple[object, ...], output: object) -> None:
         z = args[0] if args else None
         if isinstance(z, torch.Tensor):
-            codes = (z.detach() > 0).reshape(z.shape[0], -1).to(torch.int64)  # (N, units)
-            packed.append(torch.unique((codes * weights[:, None]).sum(0)))
+            calls[0] += 1
+            codes = (z.detach() > 0).reshape(z.shape[0], -1)  # (N, units)
+            if table:
+                seen[(powers_f @ codes.to(torch.float32)).flatten().to(torch.int64)] = True
+            else:
+                packed.append(torch.unique((codes.to(torch.int64) * powers[:, None]).sum(0)))
 
     with forward_hooks(model, is_rectifier, hook) as n_hooked, torch.no_grad():
         model(x)
-    if not n_hooked or not packed:
+    if not n_hooked or not calls[0]:
         raise ScoringError(
             "swap needs rectifier modules (nn.ReLU etc.) that run; functional calls are not seen."
         )
+    if table:
+        return int(seen.sum())
     return int(torch.unique(torch.cat(packed)).numel())

@@ -162,11 +162,15 @@ def zen_score(
         for m in norms:
             m.reset_running_stats()
 
+    want_sigmas = [not running]  # the batch variances are read on the pass on x only
+
     def hook(module: nn.Module, args: tuple[object, ...], output: object) -> None:
         a = args[0] if args else None
         if not isinstance(a, torch.Tensor):
             return
         if isinstance(module, NORMS):
+            if not want_sigmas[0]:
+                return
             dims = [d for d in range(a.dim()) if d != 1]
             sigmas.append(a.detach().double().var(dim=dims, correction=0).mean().sqrt())
         elif isinstance(module, target):
@@ -178,9 +182,11 @@ def zen_score(
             out = first_tensor(run(inputs))
         return (features[-1] if features else out).double()
 
-    with forward_hooks(model, lambda m: isinstance(m, NORMS + target), hook):
+    hooked = target if running else NORMS + target
+    with forward_hooks(model, lambda m: isinstance(m, hooked), hook):
         f_x = feature_map(x)
         bn_sigmas = list(sigmas)
+        want_sigmas[0] = False
         f_eps = feature_map(x + alpha * eps)
     diff = (f_x - f_eps).flatten(1)
     norm = diff.abs().sum(1) if running else torch.linalg.vector_norm(diff, dim=1)
