@@ -112,6 +112,17 @@ def test_kaiming_fan_in_draws_the_authors_init_without_changing_the_model() -> N
     assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
 
 
+def test_kaiming_fan_in_keeps_each_parameters_memory_layout() -> None:
+    """A channels_last network's re-initialised weights stay channels_last (the same draws)."""
+    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8))
+    last = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8))
+    last = last.to(memory_format=torch.channels_last)
+    plain = kaiming_fan_in(model, torch.Generator().manual_seed(0))
+    kept = kaiming_fan_in(last, torch.Generator().manual_seed(0))
+    assert kept["0.weight"].is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(plain["0.weight"], kept["0.weight"])
+
+
 def test_default_protocol_uses_the_batch_shape_only_and_its_seed() -> None:
     torch.manual_seed(0)
     model = StemCells(nn.Conv2d(3, 4, 1), nn.Sequential(nn.ReLU(), nn.Conv2d(4, 4, 3, padding=1)))

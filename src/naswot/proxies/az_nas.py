@@ -73,7 +73,8 @@ def kaiming_fan_in(model: nn.Module, generator: torch.Generator) -> dict[str, to
     Conv/linear weights ~ N(0, 2 / fan_in) with ``fan_in = weight[0].numel()`` (PyTorch's
     ``kaiming_normal_(mode="fan_in", nonlinearity="relu")``), their biases 0; affine
     BatchNorm/GroupNorm weights 1 and biases 0; other parameters keep their values. Weights are
-    drawn from ``generator`` in ``named_parameters`` order, on the CPU, then moved.
+    drawn from ``generator`` in ``named_parameters`` order, on the CPU, then moved into the
+    parameter's dtype, device and memory layout (a channels_last network stays one).
     """
     out: dict[str, torch.Tensor] = {}
     for name, p in model.named_parameters():
@@ -81,7 +82,8 @@ def kaiming_fan_in(model: nn.Module, generator: torch.Generator) -> dict[str, to
         leaf = name.rpartition(".")[2]
         if isinstance(owner, WEIGHTED) and leaf == "weight":
             std = math.sqrt(2.0 / max(p[0].numel(), 1))
-            out[name] = (torch.randn(p.shape, generator=generator) * std).to(p)
+            drawn = torch.randn(p.shape, generator=generator) * std
+            out[name] = torch.empty_like(p).copy_(drawn)  # p's layout: channels_last stays
         elif isinstance(owner, WEIGHTED + NORMS) and leaf == "bias":
             out[name] = torch.zeros_like(p)
         elif isinstance(owner, NORMS) and leaf == "weight":

@@ -123,7 +123,7 @@ def _gaussian(model: nn.Module, name: str, p: torch.Tensor, gen: torch.Generator
     owner = model.get_submodule(name.rpartition(".")[0])
     is_weight = name.endswith("weight")
     if isinstance(owner, WEIGHTED) and is_weight:
-        return torch.randn(p.shape, generator=gen).to(p)
+        return torch.empty_like(p).copy_(torch.randn(p.shape, generator=gen))  # p's layout
     if isinstance(owner, WEIGHTED + NORMS) and name.endswith("bias"):
         return torch.zeros_like(p)
     if isinstance(owner, NORMS) and is_weight:
