@@ -252,6 +252,22 @@ def test_swap_counts_distinct_unit_patterns() -> None:
     assert score(Swap(n_samples=2), mlp(), batch(X, None)) == sum(halves) / 2
 
 
+@pytest.mark.parametrize("n", [1, 7, 16, 20, 21])
+def test_swap_flag_table_and_sort_count_the_same_patterns(
+    n: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from naswot.proxies import swap as swap_module
+
+    g = torch.Generator().manual_seed(n)
+    torch.manual_seed(n)
+    net = nn.Sequential(nn.Conv2d(3, 6, 3), nn.ReLU(), nn.Conv2d(6, 4, 1), nn.ReLU())
+    x = torch.randn(n, 3, 6, 6, generator=g)
+    counts = {swap_module.swap_score(net, x)}
+    monkeypatch.setattr(swap_module, "_TABLE_BITS", 0)  # every N takes the sort
+    counts.add(swap_module.swap_score(net, x))
+    assert len(counts) == 1 and counts.pop() > 1
+
+
 # -- data-free proxies -------------------------------------------------------------------------
 
 

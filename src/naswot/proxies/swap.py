@@ -105,7 +105,9 @@ def swap_score(model: nn.Module, x: torch.Tensor) -> int:
             calls[0] += 1
             codes = (z.detach() > 0).reshape(z.shape[0], -1)  # (N, units)
             if table:
-                seen[(powers_f @ codes.to(torch.float32)).flatten().to(torch.int64)] = True
+                with torch.autocast(z.device.type, enabled=False):  # a float32 product, exact
+                    sums = powers_f @ codes.to(torch.float32)
+                seen[sums.flatten().to(torch.int64)] = True
             else:
                 packed.append(torch.unique((codes.to(torch.int64) * powers[:, None]).sum(0)))
 
