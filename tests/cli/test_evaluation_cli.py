@@ -224,3 +224,39 @@ def test_replay_of_the_shipped_table_reproduces_the_paper(
     )
     info = json.loads(out)
     assert info["n"] == 15625 and 0.55 <= info["kendall_tau"]["value"] <= 0.65
+
+
+def test_the_shipped_recommended_table_replays_ahead_of_naswot(
+    capsys: pytest.CaptureFixture[str], nb201_csv: Path
+) -> None:
+    """``--scores shipped:recommended``: the ensemble over all 15,625 cells (docs/leaderboard.md)."""
+    from naswot.evaluation import shipped_scores_path
+
+    path = shipped_scores_path("recommended")
+    meta = json.loads(path.with_name(path.name.replace(".csv.gz", ".csv.meta.json")).read_text())
+    assert meta["proxy"].startswith("log_rank") and meta["n_cells"] == 15625
+    means = {}
+    for name in ("recommended", "naswot"):
+        code, out, _ = run(
+            capsys,
+            "replay",
+            "--scores",
+            f"shipped:{name}",
+            "--benchmark",
+            str(nb201_csv),
+            "--n-samples",
+            "100",
+            "--n-runs",
+            "500",
+            "--json",
+        )
+        assert code == 0
+        rows = json.loads(out)["rows"]
+        means[name] = next(r for r in rows if r["n"] == 100 and r["method"] != "Optimal")
+    assert (
+        means["recommended"]["cifar10"]["test"]["mean"] > means["naswot"]["cifar10"]["test"]["mean"]
+    )
+    with pytest.raises(SystemExit) as exit_:
+        main(["replay", "--scores", "shipped:nope", "--benchmark", "x"])
+    assert exit_.value.code == 2
+    assert "the shipped tables are naswot, recommended" in capsys.readouterr().err

@@ -11,6 +11,7 @@ import numpy as np
 
 from naswot.benchmarks import load_table
 from naswot.cli import _common
+from naswot.cli._options import SCORES_HELP, scores_file
 from naswot.ensembles import resolve_ensemble
 from naswot.evaluation import (
     NDCG_K,
@@ -36,10 +37,9 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
     )
     p.add_argument(
         "--scores",
-        type=Path,
+        type=scores_file,
         default=None,
-        help="a score CSV from `naswot score --out` (default: the shipped NB201 "
-        "table, 15,625 cells)",
+        help=SCORES_HELP,
     )
     p.add_argument(
         "--benchmark",

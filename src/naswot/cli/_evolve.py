@@ -12,6 +12,7 @@ import numpy as np
 
 from naswot.benchmarks import load_table
 from naswot.cli import _common
+from naswot.cli._options import SCORES_HELP, scores_file
 from naswot.cli._replay import format_table
 from naswot.evaluation import ReplayRow, load_scores
 from naswot.evaluation.evolution import simulate_evolution
@@ -42,9 +43,9 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
     )
     p.add_argument(
         "--scores",
-        type=Path,
+        type=scores_file,
         default=None,
-        help="score CSV for AREA (default: the shipped NB201 table)",
+        help=f"the scores AREA reads: {SCORES_HELP}",
     )
     p.add_argument("--space", default="nb201", help="search space (default: nb201)")
     p.add_argument("--n-runs", type=_common.positive_int, default=50, help="runs (default: 50)")

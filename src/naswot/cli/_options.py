@@ -8,6 +8,8 @@ from pathlib import Path
 
 from naswot._io import quote
 from naswot.data import DATASETS
+from naswot.evaluation.scores import SHIPPED_TABLES, scores_location
+from naswot.exceptions import InvalidParameterError
 from naswot.fast import KERNELS, PRECISIONS
 from naswot.networks.layout import LAYOUT_CHOICES
 from naswot.parallel import BACKENDS
@@ -24,6 +26,21 @@ def _whole(text: str) -> int:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {quote(text)}") from None
+
+
+SCORES_HELP = (
+    "a score CSV from `naswot score --out`, or shipped:NAME for a table shipped with naswot "
+    f"(all 15,625 NB201 cells: {', '.join('shipped:' + n for n in SHIPPED_TABLES)}; "
+    "default: shipped:naswot)"
+)
+
+
+def scores_file(text: str) -> Path:
+    """A ``--scores`` value: a score CSV, or ``shipped:NAME`` (:func:`scores_location`)."""
+    try:
+        return scores_location(text)
+    except InvalidParameterError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def positive_int(text: str) -> int:

@@ -17,6 +17,7 @@ from naswot._io import atomic_path, decode_text, quote, read_csv
 from naswot._seeding import derive_seed, torch_seeded
 from naswot.benchmarks import BenchmarkTable, load_table
 from naswot.cli import _common
+from naswot.cli._options import SCORES_HELP, scores_file
 from naswot.cli._replay import int_list
 from naswot.evaluation import accuracy_column, correlate, load_scores, replay
 from naswot.evaluation import plots as P
@@ -48,9 +49,7 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
         default=None,
         help="benchmark CSV of the space (required by every kind but pareto)",
     )
-    p.add_argument(
-        "--scores", type=Path, default=None, help="score CSV (default: the shipped NB201 table)"
-    )
+    p.add_argument("--scores", type=scores_file, default=None, help=SCORES_HELP)
     p.add_argument("--space", default="nb201", help="search space (default: nb201)")
     p.add_argument(
         "--dataset",

@@ -10,6 +10,7 @@ from typing import Any
 from naswot._io import quote
 from naswot.benchmarks import load_table
 from naswot.cli import _common
+from naswot.cli._options import SCORES_HELP, scores_file
 from naswot.evaluation import ReplayRow, load_scores, replay
 from naswot.evaluation.targets import DATASET_COLUMNS
 
@@ -31,9 +32,7 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
         "prints mean ± std of its accuracies over runs, beside Random (one random "
         "cell) and Optimal (N) (the best of the same N by the benchmark).",
     )
-    p.add_argument(
-        "--scores", type=Path, default=None, help="a score CSV (default: the shipped NB201 table)"
-    )
+    p.add_argument("--scores", type=scores_file, default=None, help=SCORES_HELP)
     p.add_argument(
         "--benchmark",
         type=Path,

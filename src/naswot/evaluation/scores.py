@@ -19,16 +19,24 @@ from naswot.spaces import SearchSpace
 
 __all__ = [
     "SHIPPED_SCORES",
+    "SHIPPED_TABLES",
     "ScoreTable",
     "ensemble_table",
     "load_scores",
     "read_score_rows",
     "row_label",
     "score_labels",
+    "scores_location",
     "shipped_scores_path",
 ]
 
 SHIPPED_SCORES = "nb201_naswot_cifar10_b128_seed1.csv.gz"
+SHIPPED_TABLES: dict[str, str] = {  # name -> file: score tables of all 15,625 NB201 cells
+    "naswot": SHIPPED_SCORES,
+    "recommended": "nb201_recommended_cifar10_b64_seed11.csv.gz",
+}
+"""The shipped tables by name (``--scores shipped:NAME``); each has a ``.meta.json`` sidecar."""
+SHIPPED_PREFIX = "shipped:"
 
 
 @dataclass(frozen=True)
@@ -53,9 +61,27 @@ class ScoreTable:
         return len(self.scores) + len(self.failed)
 
 
-def shipped_scores_path() -> Path:
-    """The NB201 NASWOT score table shipped with naswot (all 15,625 cells)."""
-    return Path(str(resources.files("naswot.evaluation") / "_tables" / SHIPPED_SCORES))
+def shipped_scores_path(name: str = "naswot") -> Path:
+    """A score table of all 15,625 NB201 cells shipped with naswot (:data:`SHIPPED_TABLES`).
+
+    ``naswot``: NASWOT (the paper's score); ``recommended``: the ``recommended`` ensemble.
+
+    Raises:
+        InvalidParameterError: for another name.
+    """
+    if name not in SHIPPED_TABLES:
+        raise InvalidParameterError(
+            f"No shipped score table {quote(name)}; the shipped tables are "
+            f"{', '.join(SHIPPED_TABLES)}."
+        )
+    return Path(str(resources.files("naswot.evaluation") / "_tables" / SHIPPED_TABLES[name]))
+
+
+def scores_location(value: str) -> Path:
+    """The path a ``--scores`` value names: a file, or ``shipped:NAME`` for a shipped table."""
+    if value.startswith(SHIPPED_PREFIX):
+        return shipped_scores_path(value[len(SHIPPED_PREFIX) :])
+    return Path(value)
 
 
 def row_label(proxy: str | None, variant: str | None) -> str:
@@ -112,7 +138,8 @@ def load_scores(
         space: the space whose keys the ``arch`` column holds (keys are canonicalised).
         proxy: the rows to read, by label (``zico``, ``naswot:official``,
             ``log_rank:naswot+zico+flops``; see :func:`row_label`); needed when the file holds
-            several proxies.
+            several proxies, unless its ``.meta.json`` names the rows to read by default
+            (``default_rows``: the shipped ``recommended`` table reads the ensemble's).
 
     Raises:
         BenchmarkError: if the file is missing, not (gzipped) text or malformed, or an
@@ -127,6 +154,9 @@ def load_scores(
     failed: dict[str, str] = {}
     proxies: set[str] = set()
     labels = {row_label(row.get("proxy"), row.get("variant")) for _, row in rows}
+    provenance = _provenance(path)
+    if proxy is None and len(labels) > 1 and provenance.get("default_rows") in labels:
+        proxy = str(provenance["default_rows"])
     if proxy is not None and proxy not in labels:
         raise InvalidParameterError(
             f"{path} has no rows of proxy {quote(proxy)} (it has: "
@@ -153,18 +183,6 @@ def load_scores(
         if key in scores and scores[key] != value:
             raise BenchmarkError(f"{path}:{line}: {key} has two different scores.")
         scores[key] = value
-    meta_path = path.with_name(path.name.removesuffix(".gz") + ".meta.json")
-    provenance: dict[str, Any] = {}
-    if meta_path.is_file():
-        try:
-            provenance = json.loads(decode_text(meta_path.read_bytes()))
-        except (OSError, UnicodeDecodeError, ValueError) as e:
-            raise BenchmarkError(
-                f"{meta_path} (the provenance of {path.name}) is not readable JSON "
-                f"({type(e).__name__}: {shorten(e)}); fix or remove it."
-            ) from None
-        if not isinstance(provenance, dict):
-            raise BenchmarkError(f"{meta_path} holds no JSON object; fix or remove it.")
     return ScoreTable(
         path=path,
         scores=scores,
@@ -198,6 +216,23 @@ def ensemble_table(tables: Mapping[str, ScoreTable], spec: EnsembleSpec) -> Scor
         proxy=spec.label,
         provenance=members[0].provenance,
     )
+
+
+def _provenance(path: Path) -> dict[str, Any]:
+    """The contents of ``path``'s ``.meta.json`` sidecar; empty when there is none."""
+    meta_path = path.with_name(path.name.removesuffix(".gz") + ".meta.json")
+    provenance: dict[str, Any] = {}
+    if meta_path.is_file():
+        try:
+            provenance = json.loads(decode_text(meta_path.read_bytes()))
+        except (OSError, UnicodeDecodeError, ValueError) as e:
+            raise BenchmarkError(
+                f"{meta_path} (the provenance of {path.name}) is not readable JSON "
+                f"({type(e).__name__}: {shorten(e)}); fix or remove it."
+            ) from None
+        if not isinstance(provenance, dict):
+            raise BenchmarkError(f"{meta_path} holds no JSON object; fix or remove it.")
+    return provenance
 
 
 _EXPECTED = " (expected a finite number, -inf for a singular kernel, or empty for a failed cell)"
