@@ -1,6 +1,7 @@
 import importlib.util
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -201,27 +202,29 @@ def test_missing_matplotlib_is_a_clear_error(
     assert code == 1 and "naswot[plot]" in err
 
 
+def replay_n100(
+    capsys: pytest.CaptureFixture[str], benchmark: Path, *options: str
+) -> list[dict[str, Any]]:
+    """The rows of ``naswot replay --n-samples 100 --n-runs 500 --json`` (and ``options``)."""
+    code, out, _ = run(
+        capsys, "replay", "--benchmark", str(benchmark), "--n-samples", "100", "--n-runs", "500",
+        "--json", *options,
+    )  # fmt: skip
+    assert code == 0
+    rows: list[dict[str, Any]] = json.loads(out)["rows"]
+    return rows
+
+
 def test_replay_of_the_shipped_table_reproduces_the_paper(
     capsys: pytest.CaptureFixture[str], nb201_csv: Path
 ) -> None:
     """The shipped NB201 scores give the paper's NASWOT N=100 row (92.81 on CIFAR-10 test)."""
-    code, out, _ = run(
-        capsys,
-        "replay",
-        "--benchmark",
-        str(nb201_csv),
-        "--n-samples",
-        "100",
-        "--n-runs",
-        "500",
-        "--json",
-    )
-    assert code == 0
-    rows = {(r["method"], r["n"]): r for r in json.loads(out)["rows"]}
+    rows = {(r["method"], r["n"]): r for r in replay_n100(capsys, nb201_csv)}
     assert abs(rows[("NASWOT", 100)]["cifar10"]["test"]["mean"] - 92.81) < 0.3
     code, out, _ = run(
         capsys, "evaluate", "--benchmark", str(nb201_csv), "--n-bootstrap", "0", "--json"
     )
+    assert code == 0
     info = json.loads(out)
     assert info["n"] == 15625 and 0.55 <= info["kendall_tau"]["value"] <= 0.65
 
@@ -237,21 +240,7 @@ def test_the_shipped_recommended_table_replays_ahead_of_naswot(
     assert meta["proxy"].startswith("log_rank") and meta["n_cells"] == 15625
     means = {}
     for name in ("recommended", "naswot"):
-        code, out, _ = run(
-            capsys,
-            "replay",
-            "--scores",
-            f"shipped:{name}",
-            "--benchmark",
-            str(nb201_csv),
-            "--n-samples",
-            "100",
-            "--n-runs",
-            "500",
-            "--json",
-        )
-        assert code == 0
-        rows = json.loads(out)["rows"]
+        rows = replay_n100(capsys, nb201_csv, "--scores", f"shipped:{name}")
         means[name] = next(r for r in rows if r["n"] == 100 and r["method"] != "Optimal")
     assert (
         means["recommended"]["cifar10"]["test"]["mean"] > means["naswot"]["cifar10"]["test"]["mean"]
