@@ -233,16 +233,16 @@ def score_jobs(
     Returns:
         One (result, seconds) pair per job, in order.
     """
-    shared: dict[tuple[int, str], tuple[nn.Module, SharedPasses]] = {}
-    planned: dict[tuple[int, str], set[str]] = {}
+    shared: dict[_Head, tuple[nn.Module, SharedPasses]] = {}
+    planned: dict[_Head, set[str]] = {}
     for job in jobs:  # what each shared network's proxies read, so a pass can serve several
-        if job.fast is None and shares_passes(job.proxy):
-            passes = cast(SharingProxy, job.proxy).passes
-            planned.setdefault((job.n_classes, job.layout), set()).update(passes)
+        if (head := _shared_head(job)) is not None:
+            planned.setdefault(head, set()).update(cast(SharingProxy, job.proxy).passes)
     out: list[tuple[ScoreResult, float]] = []
     for job in jobs:
         device = torch.device(job.device)
-        if job.fast is not None or not shares_passes(job.proxy):
+        head = _shared_head(job)
+        if head is None:
             out.append(
                 score_one(
                     arch,
@@ -261,8 +261,9 @@ def score_jobs(
             continue
         start = time.perf_counter()
 
-        def compute(job: ScoringJob = job, device: torch.device = device) -> ScoreResult:
-            head = (job.n_classes, job.layout)
+        def compute(
+            job: ScoringJob = job, device: torch.device = device, head: _Head = head
+        ) -> ScoreResult:
             if head not in shared:
                 model = build_network(
                     arch,
@@ -280,6 +281,16 @@ def score_jobs(
         result = _guarded(compute, job.space.key(arch), batch, on_error)
         out.append((result, time.perf_counter() - start))
     return out
+
+
+_Head = tuple[int, str]  # (number of outputs, layout): one shared network per head
+
+
+def _shared_head(job: ScoringJob) -> _Head | None:
+    """The shared network a job scores on in the engine; None: its own network or fast scorer."""
+    if job.fast is not None or not shares_passes(job.proxy):
+        return None
+    return job.n_classes, job.layout
 
 
 def _fast_result(fast: FastScorer, arch: Any, batch: Batch, weights: Any) -> ScoreResult:

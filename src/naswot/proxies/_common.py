@@ -42,6 +42,7 @@ __all__ = [
     "finite_result",
     "first_tensor",
     "forward_hooks",
+    "in_layout_of",
     "inputs_of",
     "layer_weights",
     "loss_gradients",
@@ -131,6 +132,15 @@ def noise_like(x: torch.Tensor, seed: int, *, n: int | None = None) -> torch.Ten
     shape = (x.shape[0] if n is None else n, *x.shape[1:])
     generator = torch.Generator().manual_seed(seed)
     return torch.randn(shape, generator=generator).to(device=x.device, dtype=x.dtype)
+
+
+def in_layout_of(reference: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """``values`` in ``reference``'s dtype, device and memory layout.
+
+    ``values.to(reference)`` keeps dtype and device but not the layout, so a tensor drawn on the
+    CPU for a channels_last network would put it back in NCHW (and its backward would convert).
+    """
+    return torch.empty_like(reference).copy_(values)
 
 
 def layer_weights(model: nn.Module) -> list[torch.Tensor]:

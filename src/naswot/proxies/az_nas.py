@@ -45,6 +45,7 @@ from naswot.proxies._common import (
     check_variant,
     failures_as_scoring_errors,
     finite_result,
+    in_layout_of,
     inputs_of,
     noise_like,
     scoring_state,
@@ -82,8 +83,7 @@ def kaiming_fan_in(model: nn.Module, generator: torch.Generator) -> dict[str, to
         leaf = name.rpartition(".")[2]
         if isinstance(owner, WEIGHTED) and leaf == "weight":
             std = math.sqrt(2.0 / max(p[0].numel(), 1))
-            drawn = torch.randn(p.shape, generator=generator) * std
-            out[name] = torch.empty_like(p).copy_(drawn)  # p's layout: channels_last stays
+            out[name] = in_layout_of(p, torch.randn(p.shape, generator=generator) * std)
         elif isinstance(owner, WEIGHTED + NORMS) and leaf == "bias":
             out[name] = torch.zeros_like(p)
         elif isinstance(owner, NORMS) and leaf == "weight":
@@ -316,8 +316,8 @@ class AzTrainability(_AzComponent):
         generator.set_state(state)
         terms: list[float] = []
         for out, inp in zip(features[:0:-1], features[-2::-1], strict=True):
-            drawn = torch.randint(0, 2, out.shape, generator=generator).to(out) * 2 - 1
-            probe = torch.empty_like(out).copy_(drawn)  # in out's layout: a fast backward
+            drawn = torch.randint(0, 2, out.shape, generator=generator) * 2 - 1
+            probe = in_layout_of(out, drawn)  # out's layout: the backward converts nothing
             (g_in,) = torch.autograd.grad(
                 out, inp, grad_outputs=probe, retain_graph=True, allow_unused=True
             )

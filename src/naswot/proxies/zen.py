@@ -27,6 +27,7 @@ from naswot.proxies._common import (
     finite_result,
     first_tensor,
     forward_hooks,
+    in_layout_of,
     inputs_of,
     scoring_state,
 )
@@ -123,7 +124,7 @@ def _gaussian(model: nn.Module, name: str, p: torch.Tensor, gen: torch.Generator
     owner = model.get_submodule(name.rpartition(".")[0])
     is_weight = name.endswith("weight")
     if isinstance(owner, WEIGHTED) and is_weight:
-        return torch.empty_like(p).copy_(torch.randn(p.shape, generator=gen))  # p's layout
+        return in_layout_of(p, torch.randn(p.shape, generator=gen))
     if isinstance(owner, WEIGHTED + NORMS) and name.endswith("bias"):
         return torch.zeros_like(p)
     if isinstance(owner, NORMS) and is_weight:
@@ -162,15 +163,11 @@ def zen_score(
         for m in norms:
             m.reset_running_stats()
 
-    want_sigmas = [not running]  # the batch variances are read on the pass on x only
-
     def hook(module: nn.Module, args: tuple[object, ...], output: object) -> None:
         a = args[0] if args else None
         if not isinstance(a, torch.Tensor):
             return
         if isinstance(module, NORMS):
-            if not want_sigmas[0]:
-                return
             dims = [d for d in range(a.dim()) if d != 1]
             sigmas.append(a.detach().double().var(dim=dims, correction=0).mean().sqrt())
         elif isinstance(module, target):
@@ -182,11 +179,10 @@ def zen_score(
             out = first_tensor(run(inputs))
         return (features[-1] if features else out).double()
 
-    hooked = target if running else NORMS + target
-    with forward_hooks(model, lambda m: isinstance(m, hooked), hook):
+    first = target if running else NORMS + target  # batch variances: the pass on x only
+    with forward_hooks(model, lambda m: isinstance(m, first), hook):
         f_x = feature_map(x)
-        bn_sigmas = list(sigmas)
-        want_sigmas[0] = False
+    with forward_hooks(model, lambda m: isinstance(m, target), hook):
         f_eps = feature_map(x + alpha * eps)
     diff = (f_x - f_eps).flatten(1)
     norm = diff.abs().sum(1) if running else torch.linalg.vector_norm(diff, dim=1)
@@ -201,5 +197,5 @@ def zen_score(
         variances = [m.running_var for m in norms if m.running_var is not None]
         log_scales = [0.5 * math.log(float(v.double().mean())) for v in variances]
     else:  # dead branches carry no signal
-        log_scales = [math.log(float(s)) for s in bn_sigmas if float(s) > 0.0]
+        log_scales = [math.log(float(s)) for s in sigmas if float(s) > 0.0]
     return math.log(expressivity) + sum(log_scales)
