@@ -5,8 +5,12 @@ several files of the same cells, any proxies). The cells are split by draw order
 ``--pool-size`` cells are the *selection* pool, the next ``--pool-size`` the *report* pool (same
 batch and initialisation seed for both: they were scored in the same run). On the selection pool,
 `naswot.evaluation.selection.select_ensemble` tries every member set of 2..--max-members
-candidates under rank_sum and log_rank and keeps the best mean Spearman rho over CIFAR-10,
-CIFAR-100 and ImageNet16-120 test accuracy; the best single proxy is chosen there too. Only then
+candidates under rank_sum and log_rank and keeps the best by ``--objective`` (``spearman``: mean
+Spearman rho over CIFAR-10, CIFAR-100 and ImageNet16-120 test accuracy; ``search``: the mean
+accuracy a simulated N=``--search-n`` search picks on those three); the best single proxy is
+chosen there too. With ``--selection-archs FILE`` the selection pool is the cells that file
+lists and the report pool every other cell of the score files (e.g. the whole space minus the
+selection pool, from a whole-space table). Only then
 is the report pool read: the winner, the best single proxy, NASWOT and any --compare ensembles
 are measured there with `naswot.evaluation.leaderboard` (Kendall, Spearman with bootstrap
 intervals, simulated search at N=100, paired bootstrap Δρ against NASWOT and against the best
@@ -15,6 +19,8 @@ single proxy).
     python benchmarks/honest_ensemble.py --scores pool.csv [more.csv ...] \
         --benchmark ../shared/data/nb201-combined/nb201_combined.csv --pool-size 1000 \
         --out docs/honest_ensemble.md
+    python benchmarks/honest_ensemble.py --scores whole_space.csv --selection-archs sel1000.txt \
+        --objective search --benchmark ../shared/data/nb201-combined/nb201_combined.csv
 """
 
 from __future__ import annotations
@@ -117,19 +123,36 @@ def main() -> int:
         help="a file of archs: measure the report pool on these of its cells only (for "
         "--compare members scored on a subset)",
     )
+    p.add_argument(
+        "--selection-archs",
+        type=Path,
+        default=None,
+        help="a file of archs: the selection pool; the report pool is every other cell",
+    )
+    p.add_argument("--objective", choices=("spearman", "search"), default="spearman")
+    p.add_argument("--search-n", type=int, default=100, help="N of the search objective")
     p.add_argument("--n-bootstrap", type=int, default=1000)
     p.add_argument("--seed", type=int, default=1, help="bootstrap and search-draw seed")
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args()
 
     cells, scores = read_scores(args.scores)
-    n = args.pool_size
-    if len(cells) < 2 * n:
-        sys.exit(f"need {2 * n} cells for two pools of {n}; the files hold {len(cells)}")
-    selection, report = cells[:n], cells[n : 2 * n]
+    space = NasBench201Space()
+    if args.selection_archs is not None:
+        chosen_keys = {space.key(space.parse(a)) for a in args.selection_archs.read_text().split()}
+        selection = [k for k in cells if space.key(space.parse(k)) in chosen_keys]
+        report = [k for k in cells if space.key(space.parse(k)) not in chosen_keys]
+        if len(selection) != len(chosen_keys):
+            sys.exit(f"{len(chosen_keys) - len(selection)} selection cells are not in the files")
+    else:
+        n = args.pool_size
+        if len(cells) < 2 * n:
+            sys.exit(f"need {2 * n} cells for two pools of {n}; the files hold {len(cells)}")
+        selection, report = cells[:n], cells[n : 2 * n]
     if set(selection) & set(report):
         sys.exit("the pools share cells")
-    complete = [c for c in sorted(scores) if all(k in scores[c] for k in cells[: 2 * n])]
+    pools = [*selection, *report]
+    complete = [c for c in sorted(scores) if all(k in scores[c] for k in pools)]
     wanted = args.candidates.split(",") if args.candidates else complete
     excluded = set(filter(None, args.exclude.split(",")))
     candidates = [c for c in wanted if c not in excluded]
@@ -140,7 +163,6 @@ def main() -> int:
         subset = set(args.report_subset.read_text().split())
         report = [k for k in report if k in subset]
 
-    space = NasBench201Space()
     table = load_table(args.benchmark, space)
     columns = {d: accuracy_column(d, "test") for d in EVAL_DATASETS}
 
@@ -158,9 +180,19 @@ def main() -> int:
         orient,
         sel_acc,
         max_members=args.max_members,
+        objective=args.objective,
+        search_n=args.search_n,
+        seed=args.seed,
     )
     single = select_ensemble(
-        {c: vec(c, selection) for c in candidates}, orient, sel_acc, min_members=1, max_members=1
+        {c: vec(c, selection) for c in candidates},
+        orient,
+        sel_acc,
+        min_members=1,
+        max_members=1,
+        objective=args.objective,
+        search_n=args.search_n,
+        seed=args.seed,
     )
     best_single = single.spec.members[0]
 
@@ -178,6 +210,7 @@ def main() -> int:
         "ensembles": specs,
         "n_bootstrap": args.n_bootstrap,
         "seed": args.seed,
+        "n_search": args.search_n,
     }
     rows = leaderboard(rep_scores, rep_orient, rep_acc, baseline=args.baseline, **common)
     vs_single = leaderboard(rep_scores, rep_orient, rep_acc, baseline=best_single, **common)
@@ -185,26 +218,42 @@ def main() -> int:
     lines = [
         "# An ensemble chosen on one pool, reported on another",
         "",
-        f"Score files: {', '.join(str(s) for s in args.scores)}; {len(cells)} cells in draw "
-        f"order; selection pool = cells 1..{n}, report pool = cells {n + 1}..{2 * n} (no cell "
-        "in common). Accuracies: NB201 test accuracy (CIFAR-10, CIFAR-100, ImageNet16-120); "
-        "every score from CIFAR-10 images.",
+        f"Score files: {', '.join(str(s) for s in args.scores)}; {len(cells)} cells; "
+        + (
+            f"selection pool = the {len(selection)} cells of {args.selection_archs}, report "
+            f"pool = the other {len(report)}"
+            if args.selection_archs is not None
+            else f"in draw order; selection pool = cells 1..{len(selection)}, report pool = "
+            f"cells {len(selection) + 1}..{len(selection) + len(report)}"
+        )
+        + " (no cell in common). Accuracies: NB201 test accuracy (CIFAR-10, CIFAR-100, "
+        "ImageNet16-120); every score from CIFAR-10 images.",
         "",
         f"Candidates ({len(candidates)}): {', '.join(candidates)}.",
         f"Tried on the selection pool: {chosen.n_tried} ensembles (rank_sum and log_rank, "
-        f"2..{args.max_members} members); objective = mean Spearman rho over the three datasets.",
+        f"2..{args.max_members} members); objective = "
+        + (
+            "mean Spearman rho over the three datasets."
+            if args.objective == "spearman"
+            else f"mean test accuracy of the cell a simulated N={args.search_n} search picks "
+            "(1,000 runs), over the three datasets."
+        ),
         "",
-        "| rank on selection pool | ensemble | mean rho (selection) |",
+        f"| rank on selection pool | ensemble | {chosen.criterion} (selection) |",
         "|---|---|---|",
         *[f"| {i} | `{label}` | {obj:.4f} |" for i, (label, obj) in enumerate(chosen.ranking, 1)],
         "",
         f"**Chosen:** `{chosen.spec.label}` (selection-pool rho "
         + " / ".join(f"{chosen.spearman[d]:.3f}" for d in EVAL_DATASETS)
+        + "; search N="
+        + str(args.search_n)
+        + " "
+        + " / ".join(f"{chosen.search[d]:.2f}" for d in EVAL_DATASETS)
         + f"); best single proxy on the selection pool: `{best_single}`.",
         "",
         "## On the report pool",
         "",
-        render_markdown(rows, n_search=100),
+        render_markdown(rows, n_search=args.search_n),
         "",
         f"### Δρ against the best single proxy (`{best_single}`), paired bootstrap",
         "",

@@ -142,7 +142,7 @@ def test_named_ensembles_name_registered_proxies() -> None:
     from naswot.ensembles import NAMED_ENSEMBLES
     from naswot.proxies import PROXIES
 
-    assert NAMED_ENSEMBLES.names() == ["az_nas", "recommended", "vkdnw_agg"]
+    assert NAMED_ENSEMBLES.names() == ["az_nas", "recommended", "recommended_search", "vkdnw_agg"]
     for name in NAMED_ENSEMBLES.names():
         entry = NAMED_ENSEMBLES.get(name)
         assert entry.doc and entry.method in ("rank_sum", "vote", "log_rank")

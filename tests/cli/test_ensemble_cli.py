@@ -77,6 +77,14 @@ def test_score_writes_ensemble_rows_that_evaluate_reads(
     code, _, err = run(capsys, *base, "--ensemble", "az_nas")
     assert code == 1 and "az_expressivity, az_progressivity, az_trainability, az_complexity" in err
     assert "lacks" in err
+    # replay reads the same rows the same way (one option set, rows_table)
+    replay = ["replay", "--scores", str(out), "--benchmark", str(bench), "--n-runs", "20"]
+    code, _, err = run(capsys, *replay, "--ensemble", "az_nas")
+    assert code == 1 and "lacks" in err
+    code, _, err = run(capsys, *replay, "--proxy", "flops", "--ensemble", "az_nas")
+    assert code == 1 and "exclude each other" in err
+    code, text, _ = run(capsys, *replay, "--n-samples", "3", "--ensemble", "log_rank:naswot+flops")
+    assert code == 0 and "log_rank:naswot+flops (N=3)" in text
 
 
 def test_score_ensemble_adds_its_members_to_the_proxies(
@@ -226,7 +234,7 @@ def test_an_ensemble_of_failures_is_an_error_row() -> None:
 
 def test_list_ensembles(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "list", "ensembles")
-    assert code == 0 and out.split() == ["az_nas", "recommended", "vkdnw_agg"]
+    assert code == 0 and out.split() == ["az_nas", "recommended", "recommended_search", "vkdnw_agg"]
     code, out, _ = run(capsys, "list", "ensembles", "--json")
     entries = {e["name"]: e for e in json.loads(out)}
     assert entries["vkdnw_agg"]["method"] == "log_rank"

@@ -245,6 +245,14 @@ def test_the_shipped_recommended_table_replays_ahead_of_naswot(
     assert (
         means["recommended"]["cifar10"]["test"]["mean"] > means["naswot"]["cifar10"]["test"]["mean"]
     )
+    # the members of recommended_search ship too: replay --ensemble recombines them
+    rows = replay_n100(
+        capsys, nb201_csv, "--scores", "shipped:recommended", "--ensemble", "recommended_search"
+    )
+    search = next(r for r in rows if r["n"] == 100 and r["method"] == "recommended_search")
+    assert search["cifar10"]["test"]["mean"] > means["recommended"]["cifar10"]["test"]["mean"]
+    rows = replay_n100(capsys, nb201_csv, "--scores", "shipped:recommended", "--proxy", "params")
+    assert any(r["method"] == "params/default" for r in rows)
     with pytest.raises(SystemExit) as exit_:
         main(["replay", "--scores", "shipped:nope", "--benchmark", "x"])
     assert exit_.value.code == 2

@@ -32,6 +32,21 @@ def test_perfect_and_reversed_proxies_are_oriented() -> None:
         assert row.n_failed == 0  # type: ignore[attr-defined]
 
 
+def test_rho_params_of_a_rank_sum_over_many_cells() -> None:
+    # a rank sum over 600 cells reaches 1,200: a score, not a percent accuracy (nDCG's domain)
+    acc = np.arange(600, dtype=np.float64) / 10
+    rows = rows_by_label(
+        scores={"a": acc, "params": acc**2},
+        higher_is_better={"a": True, "params": True},
+        accuracy={"cifar10": acc},
+        ensembles=[EnsembleSpec.parse("rank_sum:a+params")],
+        n_bootstrap=0,
+        n_search=5,
+        n_runs=20,
+    )
+    assert rows["rank_sum:a+params"].rho_params == pytest.approx(1.0)  # type: ignore[attr-defined]
+
+
 def test_search_picks_the_best_of_each_draw_and_failures_never_win() -> None:
     scores = ACC.copy()
     scores[19] = math.nan  # the best cell fails: a search never picks it

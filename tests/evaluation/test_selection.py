@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
+from naswot.evaluation.leaderboard import leaderboard
 from naswot.evaluation.selection import select_ensemble
 from naswot.exceptions import InvalidParameterError
 
@@ -83,3 +84,60 @@ def test_missing_orientation_and_lengths() -> None:
         select_ensemble(scores, {"good_a": True}, acc)
     with pytest.raises(InvalidParameterError, match="same cells"):
         select_ensemble(scores, ORIENT, {"c10": np.zeros(5)})
+
+
+def _top_versus_order(n: int = 400) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """'top' knows the best 5 % of cells exactly and nothing else; 'order' knows the order
+    of the rest and shuffles the best 5 % among the bottom half."""
+    rng = np.random.default_rng(7)
+    acc = np.sort(rng.normal(size=n))  # cell i is the i-th worst
+    top = rng.normal(size=n) - 10.0
+    top[-n // 20 :] = acc[-n // 20 :]
+    order = acc.copy()
+    order[-n // 20 :] = rng.uniform(acc[0], acc[n // 2], size=n // 20)
+    return {"top": top, "order": order}, {"c10": acc}
+
+
+def test_the_search_objective_rewards_the_top_of_the_order() -> None:
+    scores, acc = _top_versus_order()
+    orient = {"top": True, "order": True}
+    by_rho = select_ensemble(scores, orient, acc, min_members=1, max_members=1)
+    by_search = select_ensemble(
+        scores, orient, acc, min_members=1, max_members=1, objective="search", search_n=50
+    )
+    assert by_rho.spec.members == ("order",) and by_rho.criterion == "spearman"
+    assert by_search.spec.members == ("top",) and by_search.criterion == "search@50"
+    assert by_search.objective == by_search.search["c10"]
+    assert by_search.spearman["c10"] < by_rho.spearman["c10"]
+
+
+@pytest.mark.parametrize("method", ["log_rank", "rank_sum"])
+def test_the_search_objective_is_the_leaderboards_search_column(method: str) -> None:
+    scores, acc = _pool(4, 300)
+    scores["good_a"][[3, 50, 51]] = math.nan  # failures stay lowest within each draw
+    result = select_ensemble(
+        scores, ORIENT, acc, methods=(method,), objective="search", search_n=20,
+        search_runs=300, seed=3,
+    )  # fmt: skip
+    rows = leaderboard(
+        scores, ORIENT, acc, ensembles=[result.spec], n_bootstrap=0, n_search=20, n_runs=300,
+        seed=3,
+    )  # fmt: skip
+    row = next(r for r in rows if r.label == result.spec.label)
+    assert result.search == pytest.approx(row.search_mean, abs=1e-12)
+    assert result.objective == pytest.approx(np.mean(list(row.search_mean.values())), abs=1e-12)
+    assert all(result.objective >= obj for _, obj in result.ranking)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"objective": "kendall"}, "objective"),
+        ({"objective": "search", "search_n": 0}, "search_n"),
+        ({"objective": "search", "search_runs": 0}, "search_runs"),
+    ],
+)
+def test_bad_search_parameters(kwargs: dict[str, object], message: str) -> None:
+    scores, acc = _pool(5, 20)
+    with pytest.raises(InvalidParameterError, match=message):
+        select_ensemble(scores, ORIENT, acc, **kwargs)  # type: ignore[arg-type]

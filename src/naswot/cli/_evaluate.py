@@ -11,16 +11,11 @@ import numpy as np
 
 from naswot.benchmarks import load_table
 from naswot.cli import _common
-from naswot.cli._options import SCORES_HELP, scores_file
-from naswot.ensembles import resolve_ensemble
+from naswot.cli._options import SCORES_HELP, add_rows_options, rows_table, scores_file
 from naswot.evaluation import (
     NDCG_K,
-    ScoreTable,
     accuracy_column,
     correlate,
-    ensemble_table,
-    load_scores,
-    score_labels,
 )
 from naswot.exceptions import InvalidParameterError
 
@@ -47,20 +42,7 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
         required=True,
         help="a benchmark CSV (arch_str + accuracy columns) or a converted file",
     )
-    p.add_argument(
-        "--proxy",
-        default=None,
-        help="the rows to use when the score file holds several proxies: a label such as "
-        "zico, naswot:official or log_rank:naswot+zico+flops",
-    )
-    p.add_argument(
-        "--ensemble",
-        default=None,
-        metavar="NAME|METHOD:A+B+...",
-        help="combine proxies of the score file: a name from `naswot list ensembles` "
-        "(az_nas, vkdnw_agg, recommended) or METHOD:A+B (methods rank_sum, vote, log_rank), "
-        "e.g. log_rank:naswot+zico+flops",
-    )
+    add_rows_options(p)
     p.add_argument("--space", default="nb201", help="search space (default: nb201)")
     p.add_argument(
         "--dataset", default="cifar10", help="cifar10 (default), cifar100 or imagenet16-120"
@@ -108,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     """Prints the correlation report."""
     space, _ = _common.resolve_space(args.space)
     column = args.column or accuracy_column(args.dataset, args.split)
-    scores = _load(args, space)
+    scores = rows_table(args, space)
     table = load_table(args.benchmark, space)
     if column not in table.metrics:
         raise InvalidParameterError(
@@ -186,22 +168,3 @@ def run(args: argparse.Namespace) -> int:
         print(f"top {int(k * 100):>2}% precision {v:.3f}")
     print(f"nDCG@{report.ndcg_k:<8} {report.ndcg:.3f}  (gain 2^acc - 1, discount 1/log2(i+1))")
     return 0
-
-
-def _load(args: argparse.Namespace, space: Any) -> ScoreTable:  # Any: SearchSpace[Any]
-    """The score table the options name: one proxy's rows, or an ensemble of several."""
-    if args.ensemble is None:
-        return load_scores(args.scores, space, proxy=args.proxy)
-    if args.proxy is not None:
-        raise InvalidParameterError("--proxy and --ensemble exclude each other.")
-    spec = resolve_ensemble(args.ensemble)
-    held = score_labels(args.scores)
-    missing = [m for m in spec.members if m not in held]
-    if missing:
-        raise InvalidParameterError(
-            f"The ensemble {spec.label!r} ({spec.spec}) needs {', '.join(missing)}, which "
-            f"the score file lacks (it holds: {', '.join(sorted(held)) or 'nothing'}); score "
-            f"them with `naswot score --ensemble {spec.label} ...`."
-        )
-    tables = {m: load_scores(args.scores, space, proxy=m) for m in spec.members}
-    return ensemble_table(tables, spec)

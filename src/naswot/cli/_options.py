@@ -5,10 +5,19 @@ from __future__ import annotations
 import argparse
 import math
 from pathlib import Path
+from typing import Any
 
 from naswot._io import quote
 from naswot.data import DATASETS
-from naswot.evaluation.scores import SHIPPED_TABLES, scores_location
+from naswot.ensembles import NAMED_ENSEMBLES, resolve_ensemble
+from naswot.evaluation.scores import (
+    SHIPPED_TABLES,
+    ScoreTable,
+    ensemble_table,
+    load_scores,
+    score_labels,
+    scores_location,
+)
 from naswot.exceptions import InvalidParameterError
 from naswot.fast import KERNELS, PRECISIONS
 from naswot.networks.layout import LAYOUT_CHOICES
@@ -218,6 +227,46 @@ def add_scoring_options(
     p.add_argument("--quiet", action="store_true", help="no progress bar or notes on stderr")
 
 
+ENSEMBLE_NAMES = ", ".join(NAMED_ENSEMBLES.names())
+
+
+def add_rows_options(p: argparse.ArgumentParser) -> None:
+    """``--proxy`` / ``--ensemble``: which rows of a score file a command reads."""
+    p.add_argument(
+        "--proxy",
+        default=None,
+        help="the rows to use when the score file holds several proxies: a label such as "
+        "zico, naswot:official or log_rank:naswot+zico+flops",
+    )
+    p.add_argument(
+        "--ensemble",
+        default=None,
+        metavar="NAME|METHOD:A+B+...",
+        help="combine proxies of the score file: a name from `naswot list ensembles` "
+        f"({ENSEMBLE_NAMES}) or METHOD:A+B (methods rank_sum, vote, log_rank), "
+        "e.g. log_rank:naswot+zico+flops; ranks within the file's cells",
+    )
+
+
+def rows_table(args: argparse.Namespace, space: Any) -> ScoreTable:  # Any: SearchSpace[Any]
+    """The score table :func:`add_rows_options` name: one proxy's rows, or an ensemble's."""
+    if args.ensemble is None:
+        return load_scores(args.scores, space, proxy=args.proxy)
+    if args.proxy is not None:
+        raise InvalidParameterError("--proxy and --ensemble exclude each other.")
+    spec = resolve_ensemble(args.ensemble)
+    held = score_labels(args.scores)
+    missing = [m for m in spec.members if m not in held]
+    if missing:
+        raise InvalidParameterError(
+            f"The ensemble {spec.label!r} ({spec.spec}) needs {', '.join(missing)}, which "
+            f"the score file lacks (it holds: {', '.join(sorted(held)) or 'nothing'}); score "
+            f"them with `naswot score --ensemble {spec.label} ...`."
+        )
+    tables = {m: load_scores(args.scores, space, proxy=m) for m in spec.members}
+    return ensemble_table(tables, spec)
+
+
 def add_ensemble_option(p: argparse.ArgumentParser) -> None:
     """The ``--ensemble`` option of ``score`` and ``search``."""
     p.add_argument(
@@ -225,8 +274,8 @@ def add_ensemble_option(p: argparse.ArgumentParser) -> None:
         action="append",
         default=None,
         metavar="NAME|METHOD:A+B+...",
-        help="combine proxies by rank: a named ensemble (`naswot list ensembles`: az_nas, "
-        "vkdnw_agg, recommended) or METHOD:A+B (methods rank_sum, vote, log_rank), e.g. "
+        help="combine proxies by rank: a named ensemble (`naswot list ensembles`: "
+        f"{ENSEMBLE_NAMES}) or METHOD:A+B (methods rank_sum, vote, log_rank), e.g. "
         "log_rank:naswot+zico+flops; its members are scored too, --proxy is not needed "
         "(repeatable). Ensemble scores are ranks within the architectures scored together.",
     )

@@ -10,8 +10,8 @@ from typing import Any
 from naswot._io import quote
 from naswot.benchmarks import load_table
 from naswot.cli import _common
-from naswot.cli._options import SCORES_HELP, scores_file
-from naswot.evaluation import ReplayRow, load_scores, replay
+from naswot.cli._options import SCORES_HELP, add_rows_options, rows_table, scores_file
+from naswot.evaluation import ReplayRow, replay
 from naswot.evaluation.targets import DATASET_COLUMNS
 
 
@@ -33,6 +33,7 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
         "cell) and Optimal (N) (the best of the same N by the benchmark).",
     )
     p.add_argument("--scores", type=scores_file, default=None, help=SCORES_HELP)
+    add_rows_options(p)
     p.add_argument(
         "--benchmark",
         type=Path,
@@ -63,7 +64,7 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
 def run(args: argparse.Namespace) -> int:
     """Prints the replay table."""
     space, _ = _common.resolve_space(args.space)
-    scores = load_scores(args.scores, space)
+    scores = rows_table(args, space)
     table = load_table(args.benchmark, space)
     method = "NASWOT" if scores.proxy.startswith("naswot/") else scores.proxy
     rows = replay(

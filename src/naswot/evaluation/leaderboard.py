@@ -305,7 +305,8 @@ def _row(
         precision[dataset] = top_k_precision(value, a, top[1])
     rho_params = None
     if params_rank is not None and len(value) >= 3 and not np.all(value == value[0]):
-        rho_params = correlate(params_rank, value, n_bootstrap=0).spearman_rho.value
+        # a plain rank correlation: the scores (raw parameter counts, -inf) are no accuracies
+        rho_params = _rho(params_rank, value)
     return LeaderboardRow(
         label=label,
         kind=kind,
