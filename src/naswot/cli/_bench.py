@@ -11,6 +11,7 @@ from naswot._io import check_output
 from naswot.benchmarks.convert import CONVERTERS
 from naswot.benchmarks.nb101 import DEFAULT_EPOCHS
 from naswot.cli import _common
+from naswot.cli._commands import command_help
 from naswot.exceptions import InvalidParameterError
 
 
@@ -18,7 +19,7 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
     """Adds the ``bench`` command."""
     p = commands.add_parser(
         "bench",
-        help="convert benchmark files",
+        help=command_help("bench"),
         description="Work with the official benchmark files (see docs/benchmarks.md).",
     )
     sub = p.add_subparsers(dest="bench_command", metavar="ACTION", required=True)

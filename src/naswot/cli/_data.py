@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from naswot.cli._commands import command_help
 from naswot.data import default_data_dir, download_dataset
 from naswot.exceptions import InvalidParameterError
 
@@ -14,7 +15,7 @@ from naswot.exceptions import InvalidParameterError
 def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAction
     """Adds the ``data`` command."""
     p = commands.add_parser(
-        "data", help="download datasets", description="Manage datasets on disk."
+        "data", help=command_help("data"), description="Manage datasets on disk."
     )
     sub = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)
     d = sub.add_parser(

@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 
 from naswot.benchmarks import load_table
-from naswot.cli import _common
+from naswot.cli import _options
+from naswot.cli._commands import command_help
 from naswot.cli._options import SCORES_HELP, add_rows_options, rows_table, scores_file
 from naswot.evaluation import (
     NDCG_K,
@@ -24,7 +25,7 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
     """Adds the ``evaluate`` command."""
     p = commands.add_parser(
         "evaluate",
-        help="rank correlation of scores with benchmark accuracy",
+        help=command_help("evaluate"),
         description="Kendall tau and Spearman rho (with 95 % bootstrap intervals, 1,000 "
         "resamples by default), top-k precision and nDCG@k (VKDNW's gain 2^acc - 1, k = 1000) "
         "of a score table against a benchmark. -inf scores rank lowest; "
@@ -58,26 +59,26 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
     )
     p.add_argument(
         "--sample",
-        type=_common.positive_int,
+        type=_options.positive_int,
         default=None,
         metavar="K",
         help="use K cells drawn with --seed instead of all",
     )
     p.add_argument(
         "--seed",
-        type=_common.seed_int,
+        type=_options.seed_int,
         default=1,
         help="seed of --sample and the bootstrap (default: 1)",
     )
     p.add_argument(
         "--n-bootstrap",
-        type=_common.count_int,
+        type=_options.count_int,
         default=1000,
         help="bootstrap resamples of the intervals (default: 1000; 0: no intervals)",
     )
     p.add_argument(
         "--ndcg-k",
-        type=_common.positive_int,
+        type=_options.positive_int,
         default=NDCG_K,
         metavar="K",
         help=f"cut-off of nDCG (default: {NDCG_K}, VKDNW's; capped at the number of cells)",
@@ -88,7 +89,7 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
 
 def run(args: argparse.Namespace) -> int:
     """Prints the correlation report."""
-    space, _ = _common.resolve_space(args.space)
+    space = _options.resolve_space_only(args.space)
     column = args.column or accuracy_column(args.dataset, args.split)
     scores = rows_table(args, space)
     table = load_table(args.benchmark, space)

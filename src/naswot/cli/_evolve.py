@@ -12,6 +12,7 @@ import numpy as np
 
 from naswot.benchmarks import load_table
 from naswot.cli import _common
+from naswot.cli._commands import command_help
 from naswot.cli._options import SCORES_HELP, scores_file
 from naswot.cli._replay import format_table
 from naswot.evaluation import ReplayRow, load_scores
@@ -26,7 +27,7 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
     """Adds the ``evolve`` command."""
     p = commands.add_parser(
         "evolve",
-        help="simulate REA or AREA (score-assisted REA) on a benchmark",
+        help=command_help("evolve"),
         description="Regularised evolution whose 'training' is a benchmark lookup. AREA scores "
         "M random cells with the score table and starts from the best P. The budget "
         "is a number of trained cells, or seconds with --budget-seconds and a "

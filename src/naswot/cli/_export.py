@@ -9,6 +9,7 @@ from typing import Any
 from naswot import export as E
 from naswot._io import check_output_dir
 from naswot.cli import _common
+from naswot.cli._commands import command_help
 from naswot.data import Batch
 from naswot.exceptions import InvalidParameterError
 from naswot.parallel import ScoringJob
@@ -19,7 +20,7 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
     """Adds the ``export`` command."""
     p = commands.add_parser(
         "export",
-        help="write an architecture's network as a torch.export program with its card",
+        help=command_help("export"),
         description="Scores the architecture (a store hit after a search), then writes DIR/"
         "model.pt2 (torch.export program, eval mode, the dataset's classes; load it with "
         "torch.export.load, no naswot needed), DIR/state_dict.pt (the weights at the scoring "

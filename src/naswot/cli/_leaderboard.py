@@ -13,6 +13,7 @@ import numpy as np
 from naswot._io import atomic_write
 from naswot.benchmarks import load_table
 from naswot.cli import _common
+from naswot.cli._commands import command_help
 from naswot.ensembles import resolve_ensemble
 from naswot.evaluation import NDCG_K, accuracy_column
 from naswot.evaluation.leaderboard import LeaderboardRow, leaderboard, render_markdown
@@ -35,7 +36,7 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
     """Adds the ``leaderboard`` command."""
     p = commands.add_parser(
         "leaderboard",
-        help="score a seeded pool of cells with every proxy and rank the proxies",
+        help=command_help("leaderboard"),
         description="Scores a fixed, seeded sample of cells (--n-cells) with each proxy "
         "through the store (a rerun resumes), then writes Kendall tau and Spearman rho with "
         "95 % bootstrap intervals per dataset, the simulated search at N, and each proxy's "

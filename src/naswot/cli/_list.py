@@ -7,6 +7,7 @@ import inspect
 import json
 from typing import Any
 
+from naswot.cli._commands import command_help
 from naswot.data import DATASETS
 from naswot.ensembles import NAMED_ENSEMBLES
 from naswot.proxies import PROXIES
@@ -26,7 +27,7 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
     """Adds the ``list`` command."""
     p = commands.add_parser(
         "list",
-        help="list registered spaces, proxies, variants, datasets or ensembles",
+        help=command_help("list"),
         description="Print the registered names, one per line (--json: with one-line "
         "descriptions; ensembles also with their method and members).",
     )

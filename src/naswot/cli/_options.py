@@ -1,4 +1,8 @@
-"""The argparse options shared by the commands: scoring options, ``--ensemble``, int types."""
+"""The argparse options shared by the commands: scoring options, ``--ensemble``, int types.
+
+Torch-free at import (``replay`` and ``evaluate`` run without loading torch): the choices of the
+scoring options come from torch modules, imported when a scoring command's parser is built.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from naswot._io import quote
-from naswot.data import DATASETS
 from naswot.ensembles import NAMED_ENSEMBLES, resolve_ensemble
 from naswot.evaluation.scores import (
     SHIPPED_TABLES,
@@ -19,9 +22,6 @@ from naswot.evaluation.scores import (
     scores_location,
 )
 from naswot.exceptions import InvalidParameterError
-from naswot.fast import KERNELS, PRECISIONS
-from naswot.networks.layout import LAYOUT_CHOICES
-from naswot.parallel import BACKENDS
 
 MAX_COUNT = 1_000_000
 """The largest count an option takes (samples, cells, runs, budgets): more would fill memory
@@ -116,6 +116,11 @@ def add_scoring_options(
 
     ``proxy=None``: ``naswot``, or the members of ``--ensemble`` when one is given.
     """
+    from naswot.data import DATASETS
+    from naswot.fast import KERNELS, PRECISIONS
+    from naswot.networks.layout import LAYOUT_CHOICES
+    from naswot.parallel import BACKENDS
+
     p.add_argument(
         "--space",
         default="nb201",
@@ -246,6 +251,21 @@ def add_rows_options(p: argparse.ArgumentParser) -> None:
         f"({ENSEMBLE_NAMES}) or METHOD:A+B (methods rank_sum, vote, log_rank), "
         "e.g. log_rank:naswot+zico+flops; ranks within the file's cells",
     )
+
+
+def resolve_space_only(name: str) -> Any:  # Any: SearchSpace[Any]
+    """The space of a registered name or a ``module:attribute`` spec, without its builder.
+
+    For the commands that read tables and build no network (``replay``, ``evaluate``): the
+    registered spaces are torch-free, so these commands do not load torch.
+    """
+    if ":" in name:
+        from naswot.spaces.custom import load_custom_space
+
+        return load_custom_space(name)[0]
+    from naswot.spaces import SPACES
+
+    return SPACES.get(name)
 
 
 def rows_table(args: argparse.Namespace, space: Any) -> ScoreTable:  # Any: SearchSpace[Any]

@@ -17,6 +17,7 @@ from naswot._io import atomic_path, decode_text, quote, read_csv
 from naswot._seeding import derive_seed, torch_seeded
 from naswot.benchmarks import BenchmarkTable, load_table
 from naswot.cli import _common
+from naswot.cli._commands import command_help
 from naswot.cli._options import SCORES_HELP, scores_file
 from naswot.cli._replay import int_list
 from naswot.evaluation import accuracy_column, correlate, load_scores, replay
@@ -34,7 +35,7 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
     """Adds the ``plot`` command."""
     p = commands.add_parser(
         "plot",
-        help="draw the paper's figures (PNG or PDF)",
+        help=command_help("plot"),
         description="score-vs-accuracy: Figure 3; kernels: normalised K_H of a good and a poor "
         "network (Figure 1); histogram: K_H entries per accuracy band (Figure 2); "
         "replay: accuracy of the chosen cell against N, with Optimal (N) and random choice; "

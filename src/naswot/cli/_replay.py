@@ -9,7 +9,8 @@ from typing import Any
 
 from naswot._io import quote
 from naswot.benchmarks import load_table
-from naswot.cli import _common
+from naswot.cli import _options
+from naswot.cli._commands import command_help
 from naswot.cli._options import SCORES_HELP, add_rows_options, rows_table, scores_file
 from naswot.evaluation import ReplayRow, replay
 from naswot.evaluation.targets import DATASET_COLUMNS
@@ -20,14 +21,14 @@ def int_list(text: str) -> list[int]:
     parts = [v for v in text.split(",") if v.strip()]
     if not parts:
         raise argparse.ArgumentTypeError(f"expected numbers like 10,100,1000, got {quote(text)}")
-    return [_common.positive_int(v.strip()) for v in parts]
+    return [_options.positive_int(v.strip()) for v in parts]
 
 
 def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAction
     """Adds the ``replay`` command."""
     p = commands.add_parser(
         "replay",
-        help="simulate NASWOT search over scored cells (the paper's Table 2)",
+        help=command_help("replay"),
         description="Each run samples N cells with replacement and takes the best-scored one; "
         "prints mean ± std of its accuracies over runs, beside Random (one random "
         "cell) and Optimal (N) (the best of the same N by the benchmark).",
@@ -50,12 +51,12 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
     )
     p.add_argument(
         "--n-runs",
-        type=_common.positive_int,
+        type=_options.positive_int,
         default=500,
         help="simulated runs per N (default: 500)",
     )
     p.add_argument(
-        "--seed", type=_common.seed_int, default=1, help="seed of the draws (default: 1)"
+        "--seed", type=_options.seed_int, default=1, help="seed of the draws (default: 1)"
     )
     p.add_argument("--json", action="store_true", help="print JSON (default: text)")
     p.set_defaults(run=run)
@@ -63,7 +64,7 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
 
 def run(args: argparse.Namespace) -> int:
     """Prints the replay table."""
-    space, _ = _common.resolve_space(args.space)
+    space = _options.resolve_space_only(args.space)
     scores = rows_table(args, space)
     table = load_table(args.benchmark, space)
     method = "NASWOT" if scores.proxy.startswith("naswot/") else scores.proxy

@@ -14,6 +14,7 @@ from typing import Any, TextIO
 
 from naswot._io import atomic_write
 from naswot.cli import _common
+from naswot.cli._commands import command_help
 from naswot.evaluation.scores import row_label
 from naswot.exceptions import ArchParseError, InvalidParameterError
 from naswot.scoring import ScoreRecord, stored_variant
@@ -27,7 +28,7 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
     """Adds the ``score`` command."""
     p = commands.add_parser(
         "score",
-        help="score architectures",
+        help=command_help("score"),
         description="Score architectures of a space on one minibatch. Results go through the "
         "store, so a killed job resumes where it stopped.",
     )

@@ -25,6 +25,7 @@ from naswot import export as E
 from naswot._io import atomic_write, check_output, check_output_dir
 from naswot.benchmarks import BenchmarkTable, load_table
 from naswot.cli import _common, _export
+from naswot.cli._commands import command_help
 from naswot.costs import (
     COST_KINDS,
     Cost,
@@ -52,7 +53,7 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
     """Adds the ``search`` command."""
     p = commands.add_parser(
         "search",
-        help="search a space with a training-free score",
+        help=command_help("search"),
         description="Sample N architectures (with replacement, as the paper does), score each on "
         "one minibatch and print the best; repeat for --n-runs runs. Run r uses the "
         "seed SEED + r for its batch, its samples and its networks. Budgets redraw "

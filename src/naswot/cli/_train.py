@@ -11,6 +11,7 @@ from typing import Any
 from naswot import export as E
 from naswot._io import check_output_dir
 from naswot.cli import _common
+from naswot.cli._commands import command_help
 from naswot.data.shapes import n_classes_of
 from naswot.exceptions import InvalidParameterError
 from naswot.training import CHECKPOINT, LOG, EpochRecord, TrainConfig, Trainer, load_image_data
@@ -23,7 +24,7 @@ def add_parser(commands: Any) -> None:  # Any: argparse's private _SubParsersAct
     """Adds the ``train`` command."""
     p = commands.add_parser(
         "train",
-        help="train an architecture with the NAS-Bench-201 recipe (log, checkpoints, resume)",
+        help=command_help("train"),
         description="Train a network on the training split and evaluate it on the whole test "
         "split after every epoch: SGD (Nesterov momentum 0.9, weight decay 5e-4), learning "
         "rate 0.1 cosine to 0, batch 256, 200 epochs, random crop (padding 4) and flip. Writes "

@@ -9,24 +9,12 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from importlib import import_module
 from typing import Any
 
 from naswot._io import quote
 from naswot._version import __version__
-from naswot.cli import (
-    _bench,
-    _data,
-    _evaluate,
-    _evolve,
-    _export,
-    _leaderboard,
-    _list,
-    _plot,
-    _replay,
-    _score,
-    _search,
-    _train,
-)
+from naswot.cli._commands import COMMANDS
 from naswot.cli._signals import sigterm_as_interrupt
 from naswot.exceptions import Interrupted, NaswotError
 
@@ -51,8 +39,13 @@ class _Parser(argparse.ArgumentParser):
         )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``naswot`` command."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser of the ``naswot`` command.
+
+    Args:
+        command: build only this command's options and list the others (their modules, and
+            torch with the scoring ones, are not imported); None builds every command.
+    """
     parser = _Parser(
         prog="naswot",
         description="Neural architecture search without training (NASWOT, Mellor et al. 2021).",
@@ -60,27 +53,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"naswot {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    modules = (
-        _score,
-        _search,
-        _export,
-        _train,
-        _evaluate,
-        _leaderboard,
-        _replay,
-        _evolve,
-        _plot,
-        _bench,
-        _data,
-    )
-    for module in (*modules, _list):
-        module.add_parser(commands)
+    for name, (module, text) in COMMANDS.items():
+        if command is None or name == command:
+            import_module(module).add_parser(commands)
+        else:
+            commands.add_parser(name, help=text)  # listed in --help, never parsed
     return parser
+
+
+def _command(argv: Sequence[str]) -> str:
+    """The command ``argv`` names (its first word; the top-level options take no value)."""
+    first = next((a for a in argv if not a.startswith("-")), "")
+    return first if first in COMMANDS else ""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs ``naswot``; returns the exit code (0 ok, 1 error, 2 usage, 130/143 SIGINT/SIGTERM)."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_command(argv))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="naswot: %(levelname)s: %(message)s")
     try:
