@@ -7,6 +7,7 @@ import pytest
 
 from naswot.evaluation.scores import (
     SHIPPED_TABLES,
+    load_score_tables,
     load_scores,
     scores_location,
     shipped_scores_path,
@@ -41,6 +42,20 @@ def test_a_mixed_file_needs_a_proxy_unless_its_sidecar_names_default_rows(tmp_pa
     unknown = mixed(tmp_path, {"default_rows": "nope"})  # names no rows: the choice stays yours
     with pytest.raises(InvalidParameterError, match="mixes several proxies"):
         load_scores(unknown, SPACE)
+
+
+def test_several_tables_from_one_read_equal_one_at_a_time(tmp_path: Path) -> None:
+    path = mixed(tmp_path, None)
+    tables = load_score_tables(path, SPACE, ["zico", "mean_rank:zico+swap"])
+    for label, table in tables.items():
+        alone = load_scores(path, SPACE, proxy=label)
+        assert (table.scores, table.failed, table.proxy) == (
+            alone.scores,
+            alone.failed,
+            alone.proxy,
+        )
+    with pytest.raises(InvalidParameterError, match="no rows of proxy 'swap', 'meco'"):
+        load_score_tables(path, SPACE, ["zico", "swap", "meco"])
 
 
 def test_shipped_tables_by_name() -> None:

@@ -17,6 +17,7 @@ from naswot.evaluation.scores import (
     SHIPPED_TABLES,
     ScoreTable,
     ensemble_table,
+    load_score_tables,
     load_scores,
     score_labels,
     scores_location,
@@ -283,8 +284,7 @@ def rows_table(args: argparse.Namespace, space: Any) -> ScoreTable:  # Any: Sear
             f"the score file lacks (it holds: {', '.join(sorted(held)) or 'nothing'}); score "
             f"them with `naswot score --ensemble {spec.label} ...`."
         )
-    tables = {m: load_scores(args.scores, space, proxy=m) for m in spec.members}
-    return ensemble_table(tables, spec)
+    return ensemble_table(load_score_tables(args.scores, space, spec.members), spec)
 
 
 def add_ensemble_option(p: argparse.ArgumentParser) -> None:

@@ -18,6 +18,7 @@ from naswot.evaluation.replay import ReplayRow, replay
 from naswot.evaluation.scores import (
     ScoreTable,
     ensemble_table,
+    load_score_tables,
     load_scores,
     row_label,
     score_labels,
@@ -35,6 +36,7 @@ __all__ = [
     "accuracy_column",
     "correlate",
     "ensemble_table",
+    "load_score_tables",
     "load_scores",
     "ndcg",
     "replay",

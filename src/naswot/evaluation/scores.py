@@ -6,7 +6,7 @@ import csv
 import gzip
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -22,6 +22,7 @@ __all__ = [
     "SHIPPED_TABLES",
     "ScoreTable",
     "ensemble_table",
+    "load_score_tables",
     "load_scores",
     "read_score_rows",
     "row_label",
@@ -145,31 +146,74 @@ def load_scores(
         BenchmarkError: if the file is missing, not (gzipped) text or malformed, or an
             architecture appears with two different scores.
     """
-    path = shipped_scores_path() if path is None else Path(path)
-    fields, rows = read_score_rows(path)
-    for column in ("arch", "score"):
-        if column not in fields:
-            raise BenchmarkError(f"{path} has no '{column}' column (columns: {shorten(fields)}).")
-    scores: dict[str, float] = {}
-    failed: dict[str, str] = {}
-    proxies: set[str] = set()
-    labels = {row_label(row.get("proxy"), row.get("variant")) for _, row in rows}
-    provenance = _provenance(path)
+    path, by_label, provenance = _read_by_label(path)
+    labels = set(by_label)
     if proxy is None and len(labels) > 1 and provenance.get("default_rows") in labels:
         proxy = str(provenance["default_rows"])
-    if proxy is not None and proxy not in labels:
-        raise InvalidParameterError(
-            f"{path} has no rows of proxy {quote(proxy)} (it has: "
-            f"{shorten(', '.join(sorted(labels)))})."
-        )
     if proxy is None and len(labels) > 1:
         raise InvalidParameterError(
             f"{path} mixes several proxies ({shorten(', '.join(sorted(labels)))}); choose one with "
             "--proxy, or combine them with --ensemble."
         )
+    if proxy is None:
+        return _table(path, next(iter(by_label.values()), []), provenance, space)
+    return _tables(path, by_label, provenance, space, [proxy])[proxy]
+
+
+def load_score_tables(
+    path: Path | str | None, space: SearchSpace[Any], proxies: Sequence[str]
+) -> dict[str, ScoreTable]:
+    """Several proxies' tables (by label, as :func:`load_scores` takes one) from one read.
+
+    Raises:
+        BenchmarkError: as :func:`load_scores`.
+        InvalidParameterError: a label with no rows in the file.
+    """
+    path, by_label, provenance = _read_by_label(path)
+    return _tables(path, by_label, provenance, space, proxies)
+
+
+def _read_by_label(
+    path: Path | str | None,
+) -> tuple[Path, dict[str, list[tuple[int, dict[str, str]]]], dict[str, Any]]:
+    """The file's ``(line, row)`` pairs grouped by proxy label, and its provenance."""
+    path = shipped_scores_path() if path is None else Path(path)
+    fields, rows = read_score_rows(path)
+    for column in ("arch", "score"):
+        if column not in fields:
+            raise BenchmarkError(f"{path} has no '{column}' column (columns: {shorten(fields)}).")
+    by_label: dict[str, list[tuple[int, dict[str, str]]]] = {}
     for line, row in rows:
-        if proxy is not None and row_label(row.get("proxy"), row.get("variant")) != proxy:
-            continue
+        by_label.setdefault(row_label(row.get("proxy"), row.get("variant")), []).append((line, row))
+    return path, by_label, _provenance(path)
+
+
+def _tables(
+    path: Path,
+    by_label: Mapping[str, list[tuple[int, dict[str, str]]]],
+    provenance: dict[str, Any],
+    space: SearchSpace[Any],
+    proxies: Sequence[str],
+) -> dict[str, ScoreTable]:
+    absent = [p for p in proxies if p not in by_label]
+    if absent:
+        raise InvalidParameterError(
+            f"{path} has no rows of proxy {', '.join(quote(p) for p in absent)} (it has: "
+            f"{shorten(', '.join(sorted(by_label)))})."
+        )
+    return {p: _table(path, by_label.get(p, []), provenance, space) for p in proxies}
+
+
+def _table(
+    path: Path,
+    rows: list[tuple[int, dict[str, str]]],
+    provenance: dict[str, Any],
+    space: SearchSpace[Any],
+) -> ScoreTable:
+    scores: dict[str, float] = {}
+    failed: dict[str, str] = {}
+    proxies: set[str] = set()
+    for line, row in rows:
         try:
             key = space.key(space.parse(row["arch"]))
         except ArchParseError as e:
