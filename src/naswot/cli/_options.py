@@ -23,6 +23,7 @@ from naswot.evaluation.scores import (
     scores_location,
 )
 from naswot.exceptions import InvalidParameterError
+from naswot.spaces import SPACES, SearchSpace
 
 MAX_COUNT = 1_000_000
 """The largest count an option takes (samples, cells, runs, budgets): more would fill memory
@@ -254,7 +255,7 @@ def add_rows_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def resolve_space_only(name: str) -> Any:  # Any: SearchSpace[Any]
+def resolve_space_only(name: str) -> SearchSpace[Any]:
     """The space of a registered name or a ``module:attribute`` spec, without its builder.
 
     For the commands that read tables and build no network (``replay``, ``evaluate``): the
@@ -264,12 +265,10 @@ def resolve_space_only(name: str) -> Any:  # Any: SearchSpace[Any]
         from naswot.spaces.custom import load_custom_space
 
         return load_custom_space(name)[0]
-    from naswot.spaces import SPACES
-
     return SPACES.get(name)
 
 
-def rows_table(args: argparse.Namespace, space: Any) -> ScoreTable:  # Any: SearchSpace[Any]
+def rows_table(args: argparse.Namespace, space: SearchSpace[Any]) -> ScoreTable:
     """The score table :func:`add_rows_options` name: one proxy's rows, or an ensemble's."""
     if args.ensemble is None:
         return load_scores(args.scores, space, proxy=args.proxy)
