@@ -37,7 +37,7 @@ def test_start_up_does_not_import_scipy_stats(modules: str) -> None:
 
 
 def test_the_table_commands_and_help_start_without_torch(tmp_path: Path) -> None:
-    """``naswot --help``, ``replay`` and ``evaluate`` read tables: they load no torch (~1 s)."""
+    """``--help``, ``list ensembles/spaces``, ``replay``, ``evaluate``: no torch (~1 s) loaded."""
     bench = tmp_path / "b.csv"
     scores = tmp_path / "s.csv"
     archs = [
@@ -52,6 +52,8 @@ def test_the_table_commands_and_help_start_without_torch(tmp_path: Path) -> None
     scores.write_text("arch,score\n" + "".join(f"{a},{i}\n" for i, a in enumerate(archs)))
     runs = [
         ["--help"],
+        ["list", "ensembles"],
+        ["list", "spaces"],
         ["replay", "--scores", str(scores), "--benchmark", str(bench), "--n-samples", "2"],
         ["evaluate", "--scores", str(scores), "--benchmark", str(bench), "--n-bootstrap", "0"],
     ]

@@ -8,9 +8,7 @@ import json
 from typing import Any
 
 from naswot.cli._commands import command_help
-from naswot.data import DATASETS
 from naswot.ensembles import NAMED_ENSEMBLES
-from naswot.proxies import PROXIES
 from naswot.spaces import SPACES
 
 DATASET_DESCRIPTIONS = {
@@ -52,17 +50,9 @@ def _summary(obj: object) -> str:
 
 
 def entries(what: str) -> list[dict[str, Any]]:
-    """The names of ``what`` with one-line descriptions."""
+    """The names of ``what`` with one-line descriptions (proxies and datasets import torch)."""
     if what == "spaces":
         return [{"name": n, "description": _summary(SPACES.get(n))} for n in SPACES.names()]
-    if what == "proxies":
-        return [{"name": n, "description": _summary(PROXIES.get(n))} for n in PROXIES.names()]
-    if what == "variants":
-        return [
-            {"name": f"{p} {v}", "proxy": p, "variant": v, "description": _summary(PROXIES.get(p))}
-            for p in PROXIES.names()
-            for v in PROXIES.get(p).variants
-        ]
     if what == "ensembles":
         return [
             {
@@ -74,6 +64,18 @@ def entries(what: str) -> list[dict[str, Any]]:
             }
             for e in (NAMED_ENSEMBLES.get(n) for n in NAMED_ENSEMBLES.names())
         ]
+    from naswot.proxies import PROXIES
+
+    if what == "proxies":
+        return [{"name": n, "description": _summary(PROXIES.get(n))} for n in PROXIES.names()]
+    if what == "variants":
+        return [
+            {"name": f"{p} {v}", "proxy": p, "variant": v, "description": _summary(PROXIES.get(p))}
+            for p in PROXIES.names()
+            for v in PROXIES.get(p).variants
+        ]
+    from naswot.data import DATASETS
+
     return [{"name": d, "description": DATASET_DESCRIPTIONS.get(d, "")} for d in DATASETS]
 
 
