@@ -140,8 +140,9 @@ def main() -> int:
     space = NasBench201Space()
     if args.selection_archs is not None:
         chosen_keys = {space.key(space.parse(a)) for a in args.selection_archs.read_text().split()}
-        selection = [k for k in cells if space.key(space.parse(k)) in chosen_keys]
-        report = [k for k in cells if space.key(space.parse(k)) not in chosen_keys]
+        in_selection = {k: space.key(space.parse(k)) in chosen_keys for k in cells}
+        selection = [k for k in cells if in_selection[k]]
+        report = [k for k in cells if not in_selection[k]]
         if len(selection) != len(chosen_keys):
             sys.exit(f"{len(chosen_keys) - len(selection)} selection cells are not in the files")
     else:

@@ -15,11 +15,11 @@ from naswot._io import quote
 from naswot.ensembles import NAMED_ENSEMBLES, resolve_ensemble
 from naswot.evaluation.scores import (
     SHIPPED_TABLES,
+    MissingRowsError,
     ScoreTable,
     ensemble_table,
     load_score_tables,
     load_scores,
-    score_labels,
     scores_location,
 )
 from naswot.exceptions import InvalidParameterError
@@ -275,15 +275,15 @@ def rows_table(args: argparse.Namespace, space: SearchSpace[Any]) -> ScoreTable:
     if args.proxy is not None:
         raise InvalidParameterError("--proxy and --ensemble exclude each other.")
     spec = resolve_ensemble(args.ensemble)
-    held = score_labels(args.scores)
-    missing = [m for m in spec.members if m not in held]
-    if missing:
+    try:
+        tables = load_score_tables(args.scores, space, spec.members)
+    except MissingRowsError as e:
         raise InvalidParameterError(
-            f"The ensemble {spec.label!r} ({spec.spec}) needs {', '.join(missing)}, which "
-            f"the score file lacks (it holds: {', '.join(sorted(held)) or 'nothing'}); score "
+            f"The ensemble {spec.label!r} ({spec.spec}) needs {', '.join(e.missing)}, which "
+            f"the score file lacks (it holds: {', '.join(e.held) or 'nothing'}); score "
             f"them with `naswot score --ensemble {spec.label} ...`."
-        )
-    return ensemble_table(load_score_tables(args.scores, space, spec.members), spec)
+        ) from None
+    return ensemble_table(tables, spec)
 
 
 def add_ensemble_option(p: argparse.ArgumentParser) -> None:

@@ -16,6 +16,7 @@ from naswot.evaluation.correlation import (
 )
 from naswot.evaluation.replay import ReplayRow, replay
 from naswot.evaluation.scores import (
+    MissingRowsError,
     ScoreTable,
     ensemble_table,
     load_score_tables,
@@ -31,6 +32,7 @@ __all__ = [
     "NDCG_K",
     "CorrelationReport",
     "Interval",
+    "MissingRowsError",
     "ReplayRow",
     "ScoreTable",
     "accuracy_column",

@@ -20,6 +20,7 @@ from naswot.spaces import SearchSpace
 __all__ = [
     "SHIPPED_SCORES",
     "SHIPPED_TABLES",
+    "MissingRowsError",
     "ScoreTable",
     "ensemble_table",
     "load_score_tables",
@@ -129,6 +130,20 @@ def read_score_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, st
     return fields, rows
 
 
+class MissingRowsError(InvalidParameterError):
+    """A score file has no rows of some requested proxies.
+
+    Attributes:
+        missing: the requested labels without rows, in the order asked.
+        held: the labels the file has, sorted.
+    """
+
+    def __init__(self, message: str, *, missing: Sequence[str], held: Sequence[str]) -> None:
+        super().__init__(message)
+        self.missing = list(missing)
+        self.held = list(held)
+
+
 def load_scores(
     path: Path | str | None, space: SearchSpace[Any], *, proxy: str | None = None
 ) -> ScoreTable:
@@ -167,7 +182,7 @@ def load_score_tables(
 
     Raises:
         BenchmarkError: as :func:`load_scores`.
-        InvalidParameterError: a label with no rows in the file.
+        MissingRowsError: labels with no rows in the file (an InvalidParameterError).
     """
     path, by_label, provenance = _read_by_label(path)
     return _tables(path, by_label, provenance, space, proxies)
@@ -197,9 +212,11 @@ def _tables(
 ) -> dict[str, ScoreTable]:
     absent = [p for p in proxies if p not in by_label]
     if absent:
-        raise InvalidParameterError(
+        raise MissingRowsError(
             f"{path} has no rows of proxy {', '.join(quote(p) for p in absent)} (it has: "
-            f"{shorten(', '.join(sorted(by_label)))})."
+            f"{shorten(', '.join(sorted(by_label)))}).",
+            missing=absent,
+            held=sorted(by_label),
         )
     return {p: _table(path, by_label.get(p, []), provenance, space) for p in proxies}
 
