@@ -61,10 +61,10 @@ def resolve(space: SearchSpace[Any] | str) -> tuple[SearchSpace[Any], NetworkBui
     """
     from naswot.networks import NETWORKS
     from naswot.spaces import SPACES
-    from naswot.spaces.custom import load_custom_space
+    from naswot.spaces.custom import is_custom_spec, load_custom_space
 
     if isinstance(space, str):
-        if ":" in space:
+        if is_custom_spec(space):
             return load_custom_space(space)
         return SPACES.get(space), NETWORKS.get(space)
     builder = getattr(space, "build", None)

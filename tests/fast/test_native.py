@@ -25,7 +25,7 @@ from naswot.fast._common import (
     elementwise_for,
     node_sum,
 )
-from naswot.fast._native import NativeKernels, native_kernels
+from naswot.fast._native import AMX_POPCOUNT_CODES, NativeKernels, native_kernels
 from naswot.proxies import log_abs_det
 from naswot.scoring import engine_name
 from naswot.spaces import SPACES
@@ -289,7 +289,8 @@ def test_popcount_gram_is_the_exact_product(
     monkeypatch: pytest.MonkeyPatch, b: int, n: int
 ) -> None:
     kernels = _native()
-    monkeypatch.setattr(kernels, "popcount_gram", True)  # also where AMX keeps it off
+    monkeypatch.setattr(kernels, "popcount_gram", True)
+    monkeypatch.setattr(kernels, "amx", False)  # every length, also where AMX would leave some
     g = torch.Generator().manual_seed(b * 100_003 + n)
     codes = torch.rand(b, n, generator=g) > 0.4
     exact = codes.long() @ codes.long().t()
@@ -301,6 +302,23 @@ def test_popcount_gram_is_the_exact_product(
     if n > 1:
         assert kernels.gram(codes[:, ::2]) is None  # strided rows: the caller's int8 product
     assert kernels.gram(codes[:, :0]) is None and kernels.gram(codes[:0]) is None  # empty
+
+
+@needs_popcount
+def test_with_amx_the_popcounts_take_only_the_lengths_where_they_are_faster(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    kernels = _native()
+    monkeypatch.setattr(kernels, "popcount_gram", True)
+    monkeypatch.setattr(kernels, "amx", True)
+    low, high = AMX_POPCOUNT_CODES
+    g = torch.Generator().manual_seed(3)
+    for n, taken in [(low - 1, False), (low, True), (16384, True), (high, True), (high + 1, False)]:
+        codes = torch.rand(4, n, generator=g) > 0.5
+        got = kernels.gram(codes)
+        assert (got is not None) == taken, n
+        if got is not None:
+            assert torch.equal(got, codes.long() @ codes.long().t())
 
 
 @needs_popcount

@@ -261,9 +261,9 @@ def resolve_space_only(name: str) -> SearchSpace[Any]:
     For the commands that read tables and build no network (``replay``, ``evaluate``): the
     registered spaces are torch-free, so these commands do not load torch.
     """
-    if ":" in name:
-        from naswot.spaces.custom import load_custom_space
+    from naswot.spaces.custom import is_custom_spec, load_custom_space
 
+    if is_custom_spec(name):
         return load_custom_space(name)[0]
     return SPACES.get(name)
 

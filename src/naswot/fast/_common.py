@@ -262,8 +262,9 @@ class Elementwise:
     def gram(self, codes: torch.Tensor) -> torch.Tensor | None:
         """G = c cᵀ (int64) of (B, n) 0/1 codes, or None for the float path of tiny layers.
 
-        The C kernels' popcount Gram where they are in use and it is compiled in (AVX-512
-        without AMX), else the int8 matrix product (:func:`int8_gram`): the same integers.
+        The C kernels' popcount Gram where they are in use and it is compiled in (AVX-512;
+        with AMX only for the row lengths where it is faster), else the int8 matrix product
+        (:func:`int8_gram`): the same integers.
         """
         if self.native is not None:
             g = self.native.gram(codes)

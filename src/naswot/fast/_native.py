@@ -5,8 +5,9 @@ over 2-8 MB tensors; the scorer is bound by those passes, not by its convolution
 (docs/performance.md). ``_fused.c`` does them in fewer passes: batch statistics in one read,
 normalize-and-accumulate into the node sum, ReLU and codes from one integer compare, the 3x3
 average pool summed straight into the node sum; NAS-Bench-101's max pools, which PyTorch's
-CPU kernel computes together with an index tensor; and, on CPUs with AVX-512 popcounts but no
-AMX, the codes' Gram matrices from packed bits (exact, several times the int8 product's rate).
+CPU kernel computes together with an index tensor; and, on CPUs with AVX-512 popcounts, the
+codes' Gram matrices from packed bits (exact; several times the int8 product's rate without
+AMX, 1.3-1.6x with it for the layer sizes of :data:`AMX_POPCOUNT_CODES`).
 ``torch.compile`` was measured first and was slower than eager here
 (``benchmarks/compile_probe.py``).
 
@@ -90,6 +91,12 @@ def _rows_channels(x: torch.Tensor) -> tuple[int, int]:
     return n * h * w, c
 
 
+#: the codes per row for which the popcount Gram beats AMX's int8 product (128 rows, one core,
+#: a Sapphire-Rapids-class Xeon: 1.5x at 2,048, 1.6x at 3,072, 1.4x at 16,384, 1.1x at 131,072;
+#: 0.8x at 1,024 and 0.7x at 262,144); without AMX the popcounts win from about 1,000 codes up
+AMX_POPCOUNT_CODES = (2048, 131072)
+
+
 def _has_amx() -> bool:
     probe = getattr(torch.cpu, "_is_amx_tile_supported", None)
     return bool(probe()) if probe is not None else False
@@ -113,9 +120,11 @@ class NativeKernels:
         available.restype = ctypes.c_int
         #: whether the popcount Gram is compiled in (AVX-512 BW and VPOPCNTDQ)
         self.gram_compiled = bool(available())
-        #: whether :meth:`gram` computes Gram matrices: compiled in, and no AMX (whose int8
-        #: product was measured as fast as popcounts on a Xeon; 7.7x slower here without it)
-        self.popcount_gram = self.gram_compiled and not _has_amx()
+        #: whether :meth:`gram` computes Gram matrices (compiled in)
+        self.popcount_gram = self.gram_compiled
+        #: whether the CPU has AMX: then :meth:`gram` takes only rows of
+        #: :data:`AMX_POPCOUNT_CODES` codes and leaves the others to the int8 product
+        self.amx = _has_amx()
 
     def stats(self, x: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-channel batch mean and 1/sqrt(biased variance + eps), as float32 (C,) tensors."""
@@ -176,8 +185,9 @@ class NativeKernels:
     def gram(self, codes: torch.Tensor) -> torch.Tensor | None:
         """G = c cᵀ (int64) of (B, n) one-byte 0/1 codes from packed-bit popcounts, or None.
 
-        None where :attr:`popcount_gram` is off or for codes the kernel does not take (not a
-        contiguous CPU bool/int8/uint8 tensor): the caller then uses the int8 matrix product.
+        None where :attr:`popcount_gram` is off, for codes the kernel does not take (not a
+        contiguous CPU bool/int8/uint8 tensor) or, with :attr:`amx`, for rows whose length is
+        outside :data:`AMX_POPCOUNT_CODES`: the caller then uses the int8 matrix product.
         Exact, like it.
         """
         if (
@@ -191,6 +201,8 @@ class NativeKernels:
         b, n = codes.shape
         if b == 0 or n == 0:
             return None  # nothing to pack (and a zero-size allocation may fail)
+        if self.amx and not AMX_POPCOUNT_CODES[0] <= n <= AMX_POPCOUNT_CODES[1]:
+            return None
         gram = torch.empty(b, b, dtype=torch.int64)
         failed = self._gram(codes.data_ptr(), b, n, gram.data_ptr())
         if failed == -1:

@@ -55,6 +55,7 @@ __all__ = [
     "CustomSpace",
     "EnumerableCustomSpace",
     "UserSpace",
+    "is_custom_spec",
     "load_custom_space",
     "source_fingerprint",
 ]
@@ -352,6 +353,11 @@ def _adapt(spec: str, target: Any) -> tuple[SearchSpace[Any], NetworkBuilder] | 
         if isinstance(space_part, SearchSpace) and callable(builder):
             return space_part, builder
     return None
+
+
+def is_custom_spec(name: str) -> bool:
+    """Whether ``name`` names a user space (``module:attribute``) rather than a registered one."""
+    return ":" in name
 
 
 def load_custom_space(spec: str) -> tuple[CustomSpace, CustomBuilder]:
