@@ -131,9 +131,7 @@ def main() -> int:
     )
     p.add_argument("--objective", choices=("spearman", "search"), default="spearman")
     p.add_argument("--search-n", type=int, default=100, help="N of the search objective")
-    p.add_argument(
-        "--search-runs", type=int, default=1000, help="simulated searches per candidate"
-    )
+    p.add_argument("--search-runs", type=int, default=1000, help="simulated searches per candidate")
     p.add_argument("--n-bootstrap", type=int, default=1000)
     p.add_argument("--seed", type=int, default=1, help="bootstrap and search-draw seed")
     p.add_argument("--out", type=Path, default=None)
@@ -186,12 +184,8 @@ def main() -> int:
         "search_runs": args.search_runs,
         "seed": args.seed,
     }
-    chosen = select_ensemble(
-        sel_scores, orient, sel_acc, max_members=args.max_members, **objective
-    )
-    single = select_ensemble(
-        sel_scores, orient, sel_acc, min_members=1, max_members=1, **objective
-    )
+    chosen = select_ensemble(sel_scores, orient, sel_acc, max_members=args.max_members, **objective)
+    single = select_ensemble(sel_scores, orient, sel_acc, min_members=1, max_members=1, **objective)
     best_single = single.spec.members[0]
 
     compare = [resolve_ensemble(s) for s in args.compare]

@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -27,13 +27,14 @@ from naswot.exceptions import (
     ScoringError,
 )
 from naswot.proxies._base import ProxyFactory, ScoreResult, Status
-from naswot.proxies._shared import SharedPasses
+from naswot.proxies._shared import SharedPasses, SharesPasses
 
 __all__ = [
     "WEIGHTED",
     "LossGradients",
     "LossHessian",
     "ProxyClass",
+    "WeightGradientProxy",
     "check_finite",
     "check_model",
     "check_variant",
@@ -337,6 +338,44 @@ def shared_loss_gradients(
         ("ce_grads", reduction),
         lambda: loss_gradients(model, x, batch, proxy, reduction=reduction),
     )
+
+
+class WeightGradientProxy(SharesPasses):
+    """A score reduced from the conv/linear weights and their gradients (the pass ``ce_grads``).
+
+    L is the mean cross-entropy of the batch against its labels (``needs_labels``; the network
+    has one output per class, ``needs_classes``), with BatchNorm in train mode (batch
+    statistics), as foresight scores it. A subclass sets ``name`` and implements
+    :meth:`reduce`; the variant is always ``default``.
+    """
+
+    higher_is_better = True
+    needs_labels = True
+    needs_classes = True
+    variants: ClassVar[tuple[str, ...]] = ("default",)
+    revision: ClassVar[int] = 1
+    passes: ClassVar[tuple[str, ...]] = ("ce_grads",)
+    name: str
+
+    def __init__(self, variant: str = "default") -> None:
+        self.variant = check_variant(type(self).__name__, variant, self.variants)
+
+    def reduce(self, weights: list[torch.Tensor], grads: list[torch.Tensor]) -> float:
+        """The score from the weights and their gradients (in module order)."""
+        raise NotImplementedError
+
+    def score_shared(self, model: nn.Module, batch: Batch, passes: SharedPasses, /) -> ScoreResult:
+        """Scores ``model`` on the labelled ``batch`` (the weight gradients from ``passes``)."""
+        x = inputs_of(batch, self.name)
+        with (
+            scoring_state(model, train=True, proxy=self.name),
+            failures_as_scoring_errors(self.name),
+        ):
+            pass_ = shared_loss_gradients(model, x, batch, passes, self.name)
+            return finite_result(self.reduce(pass_.weights, pass_.weight_grads), self.name)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
 
 
 def shared_loss_hessian(

@@ -6,26 +6,14 @@ Lee, Ajanthan, Torr, "SNIP: Single-shot Network Pruning based on Connection Sens
 
 from __future__ import annotations
 
-from typing import ClassVar
+import torch
 
-from torch import nn
-
-from naswot.data.batch import Batch
-from naswot.proxies._base import ScoreResult
-from naswot.proxies._common import (
-    check_variant,
-    failures_as_scoring_errors,
-    finite_result,
-    inputs_of,
-    scoring_state,
-    shared_loss_gradients,
-)
-from naswot.proxies._shared import SharedPasses, SharesPasses
+from naswot.proxies._common import WeightGradientProxy
 
 __all__ = ["Snip"]
 
 
-class Snip(SharesPasses):
+class Snip(WeightGradientProxy):
     """``S = sum over conv/linear weights of |dL/dw * w|``; higher is better.
 
     L is the mean cross-entropy of the batch against its labels (``needs_labels``; the network has
@@ -34,27 +22,7 @@ class Snip(SharesPasses):
     """
 
     name = "snip"
-    higher_is_better = True
-    needs_labels = True
-    needs_classes = True
-    variants: ClassVar[tuple[str, ...]] = ("default",)
-    revision: ClassVar[int] = 1
-    passes: ClassVar[tuple[str, ...]] = ("ce_grads",)
 
-    def __init__(self, variant: str = "default") -> None:
-        self.variant = check_variant("Snip", variant, self.variants)
-
-    def score_shared(self, model: nn.Module, batch: Batch, passes: SharedPasses, /) -> ScoreResult:
-        """Scores ``model`` on the labelled ``batch`` (the weight gradients from ``passes``)."""
-        x = inputs_of(batch, self.name)
-        with (
-            scoring_state(model, train=True, proxy=self.name),
-            failures_as_scoring_errors(self.name),
-        ):
-            pass_ = shared_loss_gradients(model, x, batch, passes, self.name)
-            weights, grads = pass_.weights, pass_.weight_grads
-            total = sum(float((g * w).abs().sum()) for g, w in zip(grads, weights, strict=True))
-            return finite_result(total, self.name)
-
-    def __repr__(self) -> str:
-        return "Snip()"
+    def reduce(self, weights: list[torch.Tensor], grads: list[torch.Tensor]) -> float:
+        """The sum of |g * w| over all weights."""
+        return sum(float((g * w).abs().sum()) for g, w in zip(grads, weights, strict=True))
