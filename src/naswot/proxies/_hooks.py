@@ -11,7 +11,7 @@ from torch import nn
 
 from naswot.exceptions import DegenerateNetworkError, ScoringError
 from naswot.proxies._base import Status
-from naswot.proxies._kernel import kernel_update
+from naswot.proxies._kernel import int8_kernel_update
 
 __all__ = ["RECTIFIERS", "ModuleKernels", "is_official_relu", "is_rectifier", "record_kernels"]
 
@@ -73,8 +73,12 @@ def record_kernels(
                 f"A hooked {type(module).__name__} received {type(x).__name__}, not a tensor."
             )
         key = id(module)
-        codes = (x.detach() > 0).reshape(x.shape[0], -1)
-        update = kernel_update(codes)
+        positive = x.detach() > 0
+        if positive.dim() == 4 and not positive.is_contiguous():
+            positive = positive.permute(0, 2, 3, 1)  # channels_last: the reshape is then a view
+        codes = positive.reshape(x.shape[0], -1)
+        # the int8 product's exact integers (the float path where it is missing): the same K
+        update = int8_kernel_update(codes).to(torch.float64)
         previous = record.kernels.get(key)
         record.kernels[key] = update if previous is None else previous + update
         record.units[key] = record.units.get(key, 0) + codes.shape[1]
