@@ -92,7 +92,7 @@ def _rows_channels(x: torch.Tensor) -> tuple[int, int]:
 
 
 #: the codes per row for which the popcount Gram beats AMX's int8 product (128 rows, one core,
-#: a Sapphire-Rapids-class Xeon: 1.5x at 2,048, 1.6x at 3,072, 1.4x at 16,384, 1.1x at 131,072;
+#: an Intel Xeon with AMX under KVM: 1.5x at 2,048, 1.6x at 3,072, 1.4x at 16,384, 1.1x at 131,072;
 #: 0.8x at 1,024 and 0.7x at 262,144); without AMX the popcounts win from about 1,000 codes up
 AMX_POPCOUNT_CODES = (2048, 131072)
 
