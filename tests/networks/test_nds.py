@@ -24,18 +24,16 @@ from naswot.spaces.nds import (
     CELL_SPACES,
     DEFAULT_DEPTH,
     DEFAULT_WIDTH,
-    Genotype,
     NdsCellArch,
     NdsCellSpace,
     NdsDartsSpace,
 )
+from naswot.testing.fixtures import tiny_genotype
 
 SPACES = [cls() for cls in CELL_SPACES]
 
 
-def _genotype(op: str, inputs: tuple[int, ...] = (0, 1, 0, 1, 2, 3, 4, 2)) -> Genotype:
-    pairs = tuple((op, i) for i in inputs)
-    return Genotype(pairs, (2, 3, 4, 5), pairs, (2, 3, 4, 5))
+_genotype = tiny_genotype
 
 
 def _n_params(net: nn.Module) -> int:

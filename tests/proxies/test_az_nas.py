@@ -142,10 +142,9 @@ def test_nds_networks_give_their_stems_and_cells_as_features(proxy: type, imagen
     ``feature_blocks()`` the features were the stem, the pooled map and the head, and
     trainability failed on the head's 2-d output (IndexError)."""
     from naswot.networks.nds import NdsNetwork
-    from naswot.spaces.nds import Genotype
+    from naswot.testing.fixtures import tiny_genotype
 
-    pairs = tuple(("sep_conv_3x3", i) for i in (0, 1, 0, 1, 2, 3, 4, 2))
-    net = NdsNetwork(Genotype(pairs, (2, 3, 4, 5), pairs, (2, 3, 4, 5)), width=4, depth=3,
+    net = NdsNetwork(tiny_genotype(), width=4, depth=3,
                      imagenet=imagenet)  # fmt: skip
     blocks = feature_modules(net)
     assert blocks == [net.stem0, *([net.stem1] if imagenet else []), *net.cells]

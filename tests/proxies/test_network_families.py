@@ -24,11 +24,10 @@ from naswot.networks.nds import NdsNetwork
 from naswot.networks.nds_anynet import AnyNetwork
 from naswot.proxies import PROXIES, Status
 from naswot.spaces import SPACES
-from naswot.spaces.nds import Genotype
 from naswot.spaces.nds_anynet import parse_anynet
+from naswot.testing.fixtures import tiny_genotype
 
-_PAIRS = tuple(("sep_conv_3x3", i) for i in (0, 1, 0, 1, 2, 3, 4, 2))
-_GENOTYPE = Genotype(_PAIRS, (2, 3, 4, 5), _PAIRS, (2, 3, 4, 5))
+_GENOTYPE = tiny_genotype()
 
 FAMILIES: dict[str, tuple[Callable[[int], nn.Module], int]] = {  # builder of n_classes, image size
     "nds": (lambda k: NdsNetwork(_GENOTYPE, width=4, depth=3, n_classes=k), 32),

@@ -1,4 +1,4 @@
-"""Small, made-up but realistically shaped files for tests: an NB201 benchmark and scores."""
+"""Small, made-up but realistically shaped test inputs: an NB201 benchmark, scores, a genotype."""
 
 from __future__ import annotations
 
@@ -10,8 +10,21 @@ import numpy as np
 
 from naswot.evaluation.targets import DATASET_COLUMNS
 from naswot.spaces import NasBench201Space
+from naswot.spaces.nds import Genotype
 
-__all__ = ["write_toy_benchmark"]
+__all__ = ["tiny_genotype", "write_toy_benchmark"]
+
+
+def tiny_genotype(
+    op: str = "sep_conv_3x3", inputs: tuple[int, ...] = (0, 1, 0, 1, 2, 3, 4, 2)
+) -> Genotype:
+    """A DARTS-style genotype with ``op`` on every edge.
+
+    Four nodes fed by ``inputs`` (two each), all four concatenated, the same cell for normal and
+    reduction.
+    """
+    pairs = tuple((op, i) for i in inputs)
+    return Genotype(pairs, (2, 3, 4, 5), pairs, (2, 3, 4, 5))
 
 
 def write_toy_benchmark(
