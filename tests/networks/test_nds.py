@@ -33,9 +33,6 @@ from naswot.testing.fixtures import tiny_genotype
 SPACES = [cls() for cls in CELL_SPACES]
 
 
-_genotype = tiny_genotype
-
-
 def _n_params(net: nn.Module) -> int:
     return sum(p.numel() for p in net.parameters())
 
@@ -48,7 +45,7 @@ def test_parameter_count_of_a_hand_checked_network() -> None:
     reduce after reduce): FactorizedReduce 16->16: 2 * 16 * 8 + 32 = 288, ReLUConvBN 32->16:
     512 + 32 = 544; classifier 64 -> 1: 65. Total 1613.
     """
-    assert _n_params(NdsNetwork(_genotype("max_pool_3x3"), width=4, depth=3)) == 1613
+    assert _n_params(NdsNetwork(tiny_genotype("max_pool_3x3"), width=4, depth=3)) == 1613
 
 
 def test_parameter_count_of_a_separable_conv() -> None:
@@ -91,15 +88,15 @@ def test_sampled_networks_build_and_score_finitely(space: NdsCellSpace, imagenet
 
 
 def test_defaults_apply_when_the_key_has_no_width_or_depth() -> None:
-    net = build_nds_cifar(NdsCellArch(_genotype("skip_connect")))
+    net = build_nds_cifar(NdsCellArch(tiny_genotype("skip_connect")))
     assert len(net.cells) == DEFAULT_DEPTH
     assert net.stem0[0].out_channels == 3 * DEFAULT_WIDTH
-    net = build_nds_cifar(NdsCellArch(_genotype("skip_connect"), width=6, depth=4))
+    net = build_nds_cifar(NdsCellArch(tiny_genotype("skip_connect"), width=6, depth=4))
     assert len(net.cells) == 4 and net.stem0[0].out_channels == 18
 
 
 def test_reductions_at_one_and_two_thirds() -> None:
-    net = NdsNetwork(_genotype("sep_conv_3x3"), width=4, depth=6)
+    net = NdsNetwork(tiny_genotype("sep_conv_3x3"), width=4, depth=6)
     x = torch.randn(2, 3, 16, 16)
     sizes = []
     s0 = s1 = net.stem0(x)
@@ -112,7 +109,7 @@ def test_reductions_at_one_and_two_thirds() -> None:
 
 def test_every_relu_is_a_module() -> None:
     """Codes are read from nn.ReLU modules: each cell's sep convs contribute ReLU calls."""
-    net = NdsNetwork(_genotype("sep_conv_3x3"), width=2, depth=3)
+    net = NdsNetwork(tiny_genotype("sep_conv_3x3"), width=2, depth=3)
     n_relus = sum(isinstance(m, nn.ReLU) for m in net.modules())
     assert n_relus == 3 * (2 + 8 * 2)  # per cell: 2 preprocessing + 8 ops x 2 halves
     result = naswot.score(net, torch.randn(4, 3, 16, 16))
@@ -122,7 +119,7 @@ def test_every_relu_is_a_module() -> None:
 def test_auxiliary_head_relus_are_excluded_by_the_gate() -> None:
     """The aux head's ReLUs run in train mode but are off the output path: the gated kernel
     equals that of the same network without the head; ungated, the head's units are added."""
-    arch = NdsCellArch(_genotype("sep_conv_3x3"), width=2, depth=3)
+    arch = NdsCellArch(tiny_genotype("sep_conv_3x3"), width=2, depth=3)
     x = torch.randn(4, 3, 32, 32)
     torch.manual_seed(0)
     plain = build_nds_cifar(arch).train()
@@ -148,12 +145,14 @@ def test_all_on_path_flag_is_exact() -> None:
     """Without aux head, the flag is True iff both cells read both inputs; when True the gate
     changes nothing, when False it drops the unread input's preprocessing ReLU."""
     x = torch.randn(4, 3, 16, 16)
-    uses_both = NdsNetwork(_genotype("sep_conv_3x3"), width=2, depth=3).train()
+    uses_both = NdsNetwork(tiny_genotype("sep_conv_3x3"), width=2, depth=3).train()
     assert uses_both.naswot_all_activations_on_output_path
     k_gate, n_gate = naswot_kernel(uses_both, x, gate=True)
     k_free, n_free = naswot_kernel(uses_both, x, gate=False)
     assert torch.equal(k_gate, k_free) and n_gate == n_free
-    no_input_0 = NdsNetwork(_genotype("sep_conv_3x3", (1, 1, 2, 1, 3, 2, 4, 1)), width=2, depth=3)
+    no_input_0 = NdsNetwork(
+        tiny_genotype("sep_conv_3x3", (1, 1, 2, 1, 3, 2, 4, 1)), width=2, depth=3
+    )
     assert not no_input_0.naswot_all_activations_on_output_path
     _, n_gate = naswot_kernel(no_input_0.train(), x, gate=True)
     _, n_free = naswot_kernel(no_input_0, x, gate=False)
@@ -162,9 +161,9 @@ def test_all_on_path_flag_is_exact() -> None:
 
 def test_invalid_sizes_are_refused() -> None:
     with pytest.raises(naswot.exceptions.InvalidParameterError, match="'depth'"):
-        NdsNetwork(_genotype("none"), depth=1)
+        NdsNetwork(tiny_genotype("none"), depth=1)
     with pytest.raises(naswot.exceptions.InvalidParameterError, match="'width'"):
-        NdsNetwork(_genotype("none"), width=0)
+        NdsNetwork(tiny_genotype("none"), width=0)
 
 
 @pytest.mark.slow
